@@ -1,0 +1,92 @@
+// The public C++ API: thin typed calls through the dispatcher, so autograd,
+// device dispatch and tracing all apply.
+#include "rectifiers.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+
+namespace rectifiers {
+namespace {
+
+using at::Tensor;
+using TensorPair = std::tuple<Tensor, Tensor>;
+
+template <typename Signature>
+c10::TypedOperatorHandle<Signature> op(const char* name) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "").typed<Signature>();
+}
+
+}  // namespace
+
+Tensor relu(const Tensor& input) {
+  static const auto h = op<Tensor(const Tensor&)>("rectifiers::relu");
+  return h.call(input);
+}
+
+Tensor& relu_(Tensor& input) {
+  static const auto h = op<Tensor&(Tensor&)>("rectifiers::relu_");
+  return h.call(input);
+}
+
+Tensor leaky_relu(const Tensor& input, double negative_slope) {
+  static const auto h = op<Tensor(const Tensor&, double)>("rectifiers::leaky_relu");
+  return h.call(input, negative_slope);
+}
+
+Tensor& leaky_relu_(Tensor& input, double negative_slope) {
+  static const auto h = op<Tensor&(Tensor&, double)>("rectifiers::leaky_relu_");
+  return h.call(input, negative_slope);
+}
+
+Tensor prelu(const Tensor& input, const Tensor& weight) {
+  static const auto h = op<Tensor(const Tensor&, const Tensor&)>("rectifiers::prelu");
+  return h.call(input, weight);
+}
+
+Tensor abs_rectifier(const Tensor& input) {
+  static const auto h = op<Tensor(const Tensor&)>("rectifiers::abs_rectifier");
+  return h.call(input);
+}
+
+Tensor maxout(const Tensor& input, int64_t pool_size, int64_t dim) {
+  static const auto h = op<Tensor(const Tensor&, int64_t, int64_t)>("rectifiers::maxout");
+  return h.call(input, pool_size, dim);
+}
+
+TensorPair maxout_with_indices(const Tensor& input, int64_t pool_size, int64_t dim) {
+  static const auto h =
+      op<TensorPair(const Tensor&, int64_t, int64_t)>("rectifiers::maxout_with_indices");
+  return h.call(input, pool_size, dim);
+}
+
+Tensor relu_backward(const Tensor& grad_output, const Tensor& result) {
+  static const auto h = op<Tensor(const Tensor&, const Tensor&)>("rectifiers::relu_backward");
+  return h.call(grad_output, result);
+}
+
+Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& input, double negative_slope,
+                           bool self_is_result) {
+  static const auto h = op<Tensor(const Tensor&, const Tensor&, double, bool)>(
+      "rectifiers::leaky_relu_backward");
+  return h.call(grad_output, input, negative_slope, self_is_result);
+}
+
+TensorPair prelu_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight) {
+  static const auto h =
+      op<TensorPair(const Tensor&, const Tensor&, const Tensor&)>("rectifiers::prelu_backward");
+  return h.call(grad_output, input, weight);
+}
+
+Tensor abs_rectifier_backward(const Tensor& grad_output, const Tensor& input) {
+  static const auto h =
+      op<Tensor(const Tensor&, const Tensor&)>("rectifiers::abs_rectifier_backward");
+  return h.call(grad_output, input);
+}
+
+Tensor maxout_backward(const Tensor& grad_output, const Tensor& indices, int64_t pool_size,
+                       int64_t dim) {
+  static const auto h = op<Tensor(const Tensor&, const Tensor&, int64_t, int64_t)>(
+      "rectifiers::maxout_backward");
+  return h.call(grad_output, indices, pool_size, dim);
+}
+
+}  // namespace rectifiers

@@ -1,0 +1,299 @@
+// Autograd for every op, in C++ so that a model loaded from C++ trains
+// without Python. Each Function's forward calls the op below autograd; its
+// backward calls the backward op through the dispatcher, so with
+// create_graph=True the backward op's own Function (below) records the graph
+// for the second derivative.
+#include <ATen/ATen.h>
+#include <torch/autograd.h>
+#include <torch/library.h>
+
+#include "../common/shapes.h"
+#include "../rectifiers.h"
+
+namespace rectifiers::autograd {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::Function;
+using torch::autograd::variable_list;
+using at::Tensor;
+
+// A zero gradient for an input the backward formula does not depend on.
+const Tensor kNoGrad;
+
+// As PyTorch's in-place ops: refuse before writing, so the input is untouched.
+void check_in_place(const char* op, const Tensor& x) {
+  if (!at::GradMode::is_enabled() || !x.requires_grad()) return;
+  TORCH_CHECK(!x.is_leaf(), "rectifiers::", op,
+              ": a leaf Variable that requires grad is being used in an in-place operation");
+  TORCH_CHECK(!(x.is_view() && x._base().is_leaf()), "rectifiers::", op,
+              ": a view of a leaf Variable that requires grad is being used in an in-place "
+              "operation");
+}
+
+struct Relu : Function<Relu> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
+    Tensor y;
+    {
+      at::AutoDispatchBelowADInplaceOrView guard;
+      y = rectifiers::relu(x);
+    }
+    ctx->save_for_backward({y});
+    return y;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {rectifiers::relu_backward(grads[0], ctx->get_saved_variables()[0])};
+  }
+};
+
+struct ReluInPlace : Function<ReluInPlace> {
+  static Tensor forward(AutogradContext* ctx, Tensor x) {
+    {
+      at::AutoDispatchBelowADInplaceOrView guard;
+      rectifiers::relu_(x);
+    }
+    torch::autograd::impl::bump_version(x);
+    ctx->mark_dirty({x});
+    ctx->save_for_backward({x});
+    return x;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {rectifiers::relu_backward(grads[0], ctx->get_saved_variables()[0])};
+  }
+};
+
+struct ReluBackward : Function<ReluBackward> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& result) {
+    ctx->save_for_backward({result});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::relu_backward(grad, result);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    // Linear in grad; the mask is piecewise constant in result.
+    return {rectifiers::relu_backward(grads[0], ctx->get_saved_variables()[0]), kNoGrad};
+  }
+};
+
+struct LeakyRelu : Function<LeakyRelu> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, double slope) {
+    ctx->saved_data["slope"] = slope;
+    ctx->save_for_backward({x});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::leaky_relu(x, slope);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const double slope = ctx->saved_data["slope"].toDouble();
+    return {rectifiers::leaky_relu_backward(grads[0], ctx->get_saved_variables()[0], slope, false),
+            kNoGrad};
+  }
+};
+
+struct LeakyReluInPlace : Function<LeakyReluInPlace> {
+  static Tensor forward(AutogradContext* ctx, Tensor x, double slope) {
+    {
+      at::AutoDispatchBelowADInplaceOrView guard;
+      rectifiers::leaky_relu_(x, slope);
+    }
+    torch::autograd::impl::bump_version(x);
+    ctx->saved_data["slope"] = slope;
+    ctx->mark_dirty({x});
+    ctx->save_for_backward({x});
+    return x;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const double slope = ctx->saved_data["slope"].toDouble();
+    return {rectifiers::leaky_relu_backward(grads[0], ctx->get_saved_variables()[0], slope, true),
+            kNoGrad};
+  }
+};
+
+struct LeakyReluBackward : Function<LeakyReluBackward> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& x, double slope,
+                        bool self_is_result) {
+    ctx->saved_data["slope"] = slope;
+    ctx->saved_data["self_is_result"] = self_is_result;
+    ctx->save_for_backward({x});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::leaky_relu_backward(grad, x, slope, self_is_result);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {rectifiers::leaky_relu_backward(grads[0], ctx->get_saved_variables()[0],
+                                            ctx->saved_data["slope"].toDouble(),
+                                            ctx->saved_data["self_is_result"].toBool()),
+            kNoGrad, kNoGrad, kNoGrad};
+  }
+};
+
+struct AbsRectifier : Function<AbsRectifier> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
+    ctx->save_for_backward({x});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::abs_rectifier(x);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {rectifiers::abs_rectifier_backward(grads[0], ctx->get_saved_variables()[0])};
+  }
+};
+
+struct AbsRectifierBackward : Function<AbsRectifierBackward> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& x) {
+    ctx->save_for_backward({x});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::abs_rectifier_backward(grad, x);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {rectifiers::abs_rectifier_backward(grads[0], ctx->get_saved_variables()[0]), kNoGrad};
+  }
+};
+
+struct Prelu : Function<Prelu> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& weight) {
+    ctx->save_for_backward({x, weight});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::prelu(x, weight);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    auto [grad_input, grad_weight] = rectifiers::prelu_backward(grads[0], saved[0], saved[1]);
+    return {grad_input, grad_weight};
+  }
+};
+
+// grad_input = x > 0 ? g : w * g;  grad_weight = sum(x > 0 ? 0 : x * g).
+// Their derivatives, with gi, gw the incoming gradients of the two outputs:
+//   d/dg = prelu_backward(gi, x, w).grad_input + (x > 0 ? 0 : x * gw)
+//   d/dx = x > 0 ? 0 : g * gw
+//   d/dw = sum(x > 0 ? 0 : g * gi)
+struct PreluBackward : Function<PreluBackward> {
+  static variable_list forward(AutogradContext* ctx, const Tensor& grad, const Tensor& x,
+                               const Tensor& weight) {
+    ctx->save_for_backward({grad, x, weight});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    auto [grad_input, grad_weight] = rectifiers::prelu_backward(grad, x, weight);
+    return {grad_input, grad_weight};
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &grad = saved[0], &x = saved[1], &weight = saved[2];
+    const Tensor &gi = grads[0], &gw = grads[1];
+    const auto positive = x > 0;
+    Tensor d_grad, d_x, d_weight;
+    if (gi.defined()) {
+      d_grad = std::get<0>(rectifiers::prelu_backward(gi, x, weight));
+      d_weight = shapes::prelu_reduce_to_weight(at::where(positive, at::zeros_like(grad), grad * gi), x, weight);
+    }
+    if (gw.defined()) {
+      const auto gw_b = shapes::prelu_broadcast_weight(x, gw);
+      const auto from_gw = at::where(positive, at::zeros_like(x), x * gw_b);
+      d_grad = d_grad.defined() ? d_grad + from_gw : from_gw;
+      d_x = at::where(positive, at::zeros_like(grad), grad * gw_b);
+    }
+    return {d_grad, d_x, d_weight};
+  }
+};
+
+struct Maxout : Function<Maxout> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x, int64_t pool_size, int64_t dim) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    auto [values, indices] = rectifiers::maxout_with_indices(x, pool_size, dim);
+    ctx->saved_data["pool_size"] = pool_size;
+    ctx->saved_data["dim"] = dim;
+    ctx->save_for_backward({indices});
+    return values;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {rectifiers::maxout_backward(grads[0], ctx->get_saved_variables()[0],
+                                        ctx->saved_data["pool_size"].toInt(),
+                                        ctx->saved_data["dim"].toInt()),
+            kNoGrad, kNoGrad};
+  }
+};
+
+// maxout_backward scatters each gradient to the chosen member of its group;
+// its adjoint gathers from the same member.
+struct MaxoutBackward : Function<MaxoutBackward> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& indices,
+                        int64_t pool_size, int64_t dim) {
+    ctx->saved_data["pool_size"] = pool_size;
+    ctx->saved_data["dim"] = dim;
+    ctx->save_for_backward({indices});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::maxout_backward(grad, indices, pool_size, dim);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto indices = ctx->get_saved_variables()[0];
+    const int64_t pool_size = ctx->saved_data["pool_size"].toInt();
+    int64_t dim = ctx->saved_data["dim"].toInt();
+    const auto& gg = grads[0];
+    dim = dim < 0 ? dim + gg.dim() : dim;
+    auto grouped = gg.unflatten_symint(dim, {gg.sym_size(dim) / pool_size, pool_size});
+    auto picked = grouped.gather(dim + 1, indices.to(at::kLong).unsqueeze(dim + 1)).squeeze(dim + 1);
+    return {picked, kNoGrad, kNoGrad, kNoGrad};
+  }
+};
+
+Tensor relu(const Tensor& x) { return Relu::apply(x); }
+Tensor& relu_(Tensor& x) {
+  check_in_place("relu_", x);
+  ReluInPlace::apply(x);
+  return x;
+}
+Tensor relu_backward(const Tensor& g, const Tensor& y) { return ReluBackward::apply(g, y); }
+Tensor leaky_relu(const Tensor& x, double slope) { return LeakyRelu::apply(x, slope); }
+Tensor& leaky_relu_(Tensor& x, double slope) {
+  check_in_place("leaky_relu_", x);
+  LeakyReluInPlace::apply(x, slope);
+  return x;
+}
+Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool self_is_result) {
+  return LeakyReluBackward::apply(g, x, slope, self_is_result);
+}
+Tensor abs_rectifier(const Tensor& x) { return AbsRectifier::apply(x); }
+Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
+  return AbsRectifierBackward::apply(g, x);
+}
+Tensor prelu(const Tensor& x, const Tensor& w) { return Prelu::apply(x, w); }
+std::tuple<Tensor, Tensor> prelu_backward(const Tensor& g, const Tensor& x, const Tensor& w) {
+  auto out = PreluBackward::apply(g, x, w);
+  return {out[0], out[1]};
+}
+
+Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
+  if (!(at::GradMode::is_enabled() && x.requires_grad())) {
+    // Nothing to differentiate: skip computing and saving the indices.
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::maxout(x, pool_size, dim);
+  }
+  return Maxout::apply(x, pool_size, dim);
+}
+
+std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_size, int64_t dim) {
+  TORCH_CHECK(!(at::GradMode::is_enabled() && x.requires_grad()),
+              "rectifiers::maxout_with_indices is not differentiable; use rectifiers::maxout");
+  at::AutoDispatchBelowADInplaceOrView guard;
+  return rectifiers::maxout_with_indices(x, pool_size, dim);
+}
+
+Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size, int64_t dim) {
+  return MaxoutBackward::apply(g, indices, pool_size, dim);
+}
+
+}  // namespace
+}  // namespace rectifiers::autograd
+
+TORCH_LIBRARY_IMPL(rectifiers, Autograd, m) {
+  using namespace rectifiers::autograd;
+  m.impl("relu", &relu);
+  m.impl("relu_", &relu_);
+  m.impl("relu_backward", &relu_backward);
+  m.impl("leaky_relu", &leaky_relu);
+  m.impl("leaky_relu_", &leaky_relu_);
+  m.impl("leaky_relu_backward", &leaky_relu_backward);
+  m.impl("prelu", &prelu);
+  m.impl("prelu_backward", &prelu_backward);
+  m.impl("abs_rectifier", &abs_rectifier);
+  m.impl("abs_rectifier_backward", &abs_rectifier_backward);
+  m.impl("maxout", &maxout);
+  m.impl("maxout_with_indices", &maxout_with_indices);
+  m.impl("maxout_backward", &maxout_backward);
+}

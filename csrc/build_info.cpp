@@ -1,0 +1,31 @@
+#include <ATen/Context.h>
+#include <torch/version.h>
+
+#include <sstream>
+
+#include "rectifiers.h"
+
+#ifdef RECTIFIERS_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
+
+#ifndef RECTIFIERS_CUDA_ARCHS
+#define RECTIFIERS_CUDA_ARCHS ""
+#endif
+
+namespace rectifiers {
+
+std::string build_info() {
+  std::ostringstream out;
+  out << "torch=" << TORCH_VERSION;
+#ifdef RECTIFIERS_WITH_CUDA
+  out << " cuda=" << CUDART_VERSION / 1000 << "." << (CUDART_VERSION % 1000) / 10
+      << " cuda_archs=" << RECTIFIERS_CUDA_ARCHS;
+#else
+  out << " cuda=none";
+#endif
+  out << " cpu=" << cpu_code_paths() << " cpu_selected=" << cpu_selected_code_path();
+  return out.str();
+}
+
+}  // namespace rectifiers

@@ -1,0 +1,182 @@
+// The body of every op, written once for all devices: check the arguments,
+// allocate the outputs, build the TensorIterator, hand the loop to the
+// backend. A backend (cpu/kernels.h, cuda/kernels.h) is a struct of static
+// functions that run the loops:
+//
+//   relu(iter), relu_backward(iter), leaky_relu(iter, slope),
+//   leaky_relu_backward(iter, slope), prelu(iter), abs_rectifier(iter),
+//   abs_rectifier_backward(iter),
+//   prelu_backward(grad, x, weight_b, grad_input, grad_weight),
+//   maxout(x, pool_size, dim, values, indices /* undefined: values only */),
+//   maxout_backward(grad_output, indices, pool_size, dim, grad_input)
+//
+// Iterators are built with `out` first, then the inputs in schema order.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/TensorIterator.h>
+
+#include "checks.h"
+#include "shapes.h"
+
+namespace rectifiers::frontend {
+
+inline at::TensorIterator unary_iter(const at::Tensor& out, const at::Tensor& x) {
+  return at::TensorIteratorConfig().add_output(out).add_const_input(x).build();
+}
+
+inline at::TensorIterator binary_iter(const at::Tensor& out, const at::Tensor& a,
+                                      const at::Tensor& b) {
+  return at::TensorIteratorConfig().add_output(out).add_const_input(a).add_const_input(b).build();
+}
+
+// grad_output must match the tensor it is the gradient of.
+inline void check_grad(const char* op, const at::Tensor& grad, const at::Tensor& x,
+                       const char* x_arg) {
+  checks::floating(op, x, x_arg);
+  checks::like(op, x, x_arg, grad, "grad_output");
+  checks::same_sizes(op, x, x_arg, grad, "grad_output");
+}
+
+// Same rule and reason as ATen: after an in-place leaky_relu_ with a negative
+// slope, the sign of the result no longer tells which side of 0 the input was.
+inline void check_leaky_relu_backward(double slope, bool self_is_result) {
+  TORCH_CHECK(!self_is_result || slope >= 0.0,
+              "rectifiers::leaky_relu_backward: cannot differentiate in-place leaky_relu_ with "
+              "a negative slope (negative_slope = ",
+              slope,
+              "): the input was overwritten and the result's sign no longer tells which side "
+              "of 0 it was on; use the out-of-place leaky_relu");
+}
+
+inline void check_maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
+                                  int64_t pool_size, int64_t dim) {
+  constexpr const char* op = "maxout_backward";
+  checks::floating(op, grad, "grad_output");
+  TORCH_CHECK(indices.defined() && indices.scalar_type() == shapes::maxout_index_dtype(pool_size),
+              "rectifiers::", op, ": indices must have dtype ",
+              shapes::maxout_index_dtype(pool_size), " for pool_size ", pool_size, ", but got ",
+              indices.defined() ? c10::toString(indices.scalar_type()) : "an undefined tensor");
+  TORCH_CHECK(indices.device() == grad.device(), "rectifiers::", op,
+              ": expected indices and grad_output on the same device, but indices is on ",
+              indices.device(), " and grad_output is on ", grad.device());
+  checks::same_sizes(op, grad, "grad_output", indices, "indices");
+  checks::maxout_dim(op, grad, pool_size, dim);
+}
+
+template <class Backend>
+struct Ops {
+  static at::Tensor relu(const at::Tensor& x) {
+    checks::floating("relu", x);
+    auto out = shapes::empty_elementwise(x);
+    auto iter = unary_iter(out, x);
+    Backend::relu(iter);
+    return out;
+  }
+
+  static at::Tensor& relu_(at::Tensor& x) {
+    checks::floating("relu_", x);
+    checks::writable_in_place("relu_", x);
+    auto iter = unary_iter(x, x);
+    Backend::relu(iter);
+    return x;
+  }
+
+  static at::Tensor relu_backward(const at::Tensor& grad, const at::Tensor& result) {
+    check_grad("relu_backward", grad, result, "result");
+    auto out = shapes::empty_elementwise(result);
+    auto iter = binary_iter(out, grad, result);
+    Backend::relu_backward(iter);
+    return out;
+  }
+
+  static at::Tensor leaky_relu(const at::Tensor& x, double slope) {
+    checks::floating("leaky_relu", x);
+    auto out = shapes::empty_elementwise(x);
+    auto iter = unary_iter(out, x);
+    Backend::leaky_relu(iter, slope);
+    return out;
+  }
+
+  static at::Tensor& leaky_relu_(at::Tensor& x, double slope) {
+    checks::floating("leaky_relu_", x);
+    checks::writable_in_place("leaky_relu_", x);
+    auto iter = unary_iter(x, x);
+    Backend::leaky_relu(iter, slope);
+    return x;
+  }
+
+  static at::Tensor leaky_relu_backward(const at::Tensor& grad, const at::Tensor& x, double slope,
+                                        bool self_is_result) {
+    check_leaky_relu_backward(slope, self_is_result);
+    check_grad("leaky_relu_backward", grad, x, "self");
+    auto out = shapes::empty_elementwise(x);
+    auto iter = binary_iter(out, grad, x);
+    Backend::leaky_relu_backward(iter, slope);
+    return out;
+  }
+
+  static at::Tensor prelu(const at::Tensor& x, const at::Tensor& weight) {
+    checks::prelu_weight("prelu", x, weight);
+    auto out = shapes::empty_elementwise(x);
+    auto iter = binary_iter(out, x, shapes::prelu_broadcast_weight(x, weight));
+    Backend::prelu(iter);
+    return out;
+  }
+
+  static std::tuple<at::Tensor, at::Tensor> prelu_backward(const at::Tensor& grad,
+                                                           const at::Tensor& x,
+                                                           const at::Tensor& weight) {
+    checks::prelu_weight("prelu_backward", x, weight);
+    check_grad("prelu_backward", grad, x, "self");
+    auto grad_input = shapes::empty_elementwise(x);
+    auto grad_weight = at::empty_like(weight, at::MemoryFormat::Contiguous);
+    Backend::prelu_backward(grad, x, shapes::prelu_broadcast_weight(x, weight), grad_input,
+                            grad_weight);
+    return {grad_input, grad_weight};
+  }
+
+  static at::Tensor abs_rectifier(const at::Tensor& x) {
+    checks::floating("abs_rectifier", x);
+    auto out = shapes::empty_elementwise(x);
+    auto iter = unary_iter(out, x);
+    Backend::abs_rectifier(iter);
+    return out;
+  }
+
+  static at::Tensor abs_rectifier_backward(const at::Tensor& grad, const at::Tensor& x) {
+    check_grad("abs_rectifier_backward", grad, x, "self");
+    auto out = shapes::empty_elementwise(x);
+    auto iter = binary_iter(out, grad, x);
+    Backend::abs_rectifier_backward(iter);
+    return out;
+  }
+
+  static at::Tensor maxout(const at::Tensor& x, int64_t pool_size, int64_t dim) {
+    dim = checks::maxout_args("maxout", x, pool_size, dim);
+    auto values = shapes::maxout_empty_output(x, pool_size, dim);
+    Backend::maxout(x, pool_size, dim, values, at::Tensor());
+    return values;
+  }
+
+  static std::tuple<at::Tensor, at::Tensor> maxout_with_indices(const at::Tensor& x,
+                                                                int64_t pool_size, int64_t dim) {
+    dim = checks::maxout_args("maxout_with_indices", x, pool_size, dim);
+    auto values = shapes::maxout_empty_output(x, pool_size, dim);
+    auto indices =
+        shapes::maxout_empty_output(x, pool_size, dim, shapes::maxout_index_dtype(pool_size));
+    Backend::maxout(x, pool_size, dim, values, indices);
+    return {values, indices};
+  }
+
+  static at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
+                                    int64_t pool_size, int64_t dim) {
+    check_maxout_backward(grad, indices, pool_size, dim);
+    dim = dim < 0 ? dim + grad.dim() : dim;
+    auto grad_input = shapes::maxout_empty_grad_input(grad, pool_size, dim);
+    Backend::maxout_backward(grad, indices, pool_size, dim, grad_input);
+    return grad_input;
+  }
+};
+
+}  // namespace rectifiers::frontend

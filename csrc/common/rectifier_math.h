@@ -1,0 +1,65 @@
+// Scalar definitions of every rectifier and its derivative, shared by the CPU
+// and CUDA kernels. Each follows the seed's unifying form
+//   h(z) = max(0, z) + a * min(0, z)
+// but is written the way the matching ATen kernel writes it, because the
+// contract is bitwise equality with PyTorch: the order of the comparison and
+// the multiplication decides the sign of zero and what NaN produces.
+//
+// All functions take and return `T`, the op-math type (float for
+// float16/bfloat16/float32, double for float64), as ATen's kernels do.
+#pragma once
+
+#include <c10/macros/Macros.h>
+#include <cmath>
+
+namespace rectifiers::math {
+
+// torch.relu is clamp_min(x, 0): -0 stays -0, NaN stays NaN, negatives give +0.
+template <typename T>
+C10_HOST_DEVICE inline T relu(T x) {
+  return x < T(0) ? T(0) : x;
+}
+
+// threshold_backward(grad, result, 0): the derivative at 0 is 0; NaN passes.
+template <typename T>
+C10_HOST_DEVICE inline T relu_backward(T grad, T result) {
+  return result <= T(0) ? T(0) : grad;
+}
+
+// F.leaky_relu and F.prelu (slope = a): `x > 0 ? x : x * a`.
+template <typename T>
+C10_HOST_DEVICE inline T leaky(T x, T slope) {
+  return x > T(0) ? x : x * slope;
+}
+
+// d/dx at 0 (and for NaN) is the slope, as in ATen.
+template <typename T>
+C10_HOST_DEVICE inline T leaky_backward(T grad, T x, T slope) {
+  return x > T(0) ? grad : grad * slope;
+}
+
+// Per-element contribution to PReLU's weight gradient (summed by the caller).
+template <typename T>
+C10_HOST_DEVICE inline T prelu_weight_grad(T grad, T x) {
+  return x > T(0) ? T(0) : x * grad;
+}
+
+// The absolute-value rectifier: a = -1.
+template <typename T>
+C10_HOST_DEVICE inline T abs_rectifier(T x) {
+  return x < T(0) ? -x : (x == T(0) ? T(0) : x);
+}
+
+// torch.abs backward is grad * sgn(x), with sgn(0) = sgn(NaN) = 0.
+template <typename T>
+C10_HOST_DEVICE inline T abs_rectifier_backward(T grad, T x) {
+  return grad * (T(T(0) < x) - T(x < T(0)));
+}
+
+// torch.max's choice: a NaN wins over everything, the first maximum wins ties.
+template <typename T>
+C10_HOST_DEVICE inline bool maxout_takes(T candidate, T best) {
+  return !(best != best) && (candidate > best || candidate != candidate);
+}
+
+}  // namespace rectifiers::math

@@ -1,0 +1,32 @@
+"""rectifiers: ReLU, Leaky ReLU, PReLU, the absolute-value rectifier and maxout
+as PyTorch custom operators (``torch.ops.rectifiers.*``) with C++ autograd,
+CPU and CUDA kernels, and ``torch.nn``-style modules.
+
+    import rectifiers
+    model = rectifiers.convert(model)        # swap torch.nn activations for ours
+    y = rectifiers.functional.maxout(x, pool_size=2)
+"""
+
+import torch
+
+from ._library import load as _load
+
+_C = _load()
+
+from . import functional, nn  # noqa: E402
+from .convert import convert  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def build_info() -> str:
+    """What the loaded library was built with: torch, CUDA version and archs, CPU code paths."""
+    return _C.build_info()
+
+
+def library_path() -> str:
+    """Path of the compiled op library (load it with torch.ops.load_library elsewhere)."""
+    return _C.__file__
+
+
+__all__ = ["functional", "nn", "convert", "build_info", "library_path"]

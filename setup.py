@@ -1,0 +1,84 @@
+"""Builds the Python extension rectifiers._C from csrc/.
+
+Build with the installed torch (no isolated build env, or pip pulls another
+torch and the ABI no longer matches):
+
+    pip install --no-build-isolation -e .
+
+Environment switches:
+  RECTIFIERS_CUDA=0|1   compile the CUDA kernels (default: 1 when nvcc and a
+                        CUDA build of torch are present; a GPU is not needed)
+  TORCH_CUDA_ARCH_LIST  CUDA archs (default "8.0;9.0")
+"""
+
+import glob
+import os
+import shutil
+
+# torch guesses CUDA_HOME from the nvcc on PATH, which may be a symlink
+# outside the toolkit; prefer the toolkit's own directory.
+if "CUDA_HOME" not in os.environ and os.path.isfile("/usr/local/cuda/bin/nvcc"):
+    os.environ["CUDA_HOME"] = "/usr/local/cuda"
+
+import torch  # noqa: E402
+from setuptools import setup  # noqa: E402
+from torch.utils import cpp_extension  # noqa: E402
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+CUDA_ARCHS_DEFAULT = "8.0;9.0"
+
+
+def cuda_wanted():
+    switch = os.environ.get("RECTIFIERS_CUDA", "auto").lower()
+    available = torch.version.cuda is not None and (
+        cpp_extension.CUDA_HOME is not None or shutil.which("nvcc") is not None
+    )
+    if switch in ("0", "off", "false", "no"):
+        return False
+    if switch in ("1", "on", "true", "yes"):
+        if not available:
+            raise RuntimeError(
+                "RECTIFIERS_CUDA=1 but nvcc or a CUDA build of torch is missing "
+                f"(torch.version.cuda={torch.version.cuda}, CUDA_HOME={cpp_extension.CUDA_HOME})"
+            )
+        return True
+    return available
+
+
+def sources(pattern):
+    return sorted(glob.glob(os.path.join("csrc", pattern), recursive=True))
+
+
+def extension():
+    with_cuda = cuda_wanted()
+    cxx_sources = sources("**/*.cpp")
+    cuda_sources = sources("cuda/**/*.cu") if with_cuda else []
+    cxx_sources = [s for s in cxx_sources if with_cuda or not s.startswith(os.path.join("csrc", "cuda"))]
+    define_macros = []
+    cxx_flags = ["-O3", "-fvisibility=hidden"]
+    nvcc_flags = ["-O3", "--expt-relaxed-constexpr"]
+    if with_cuda:
+        archs = os.environ.setdefault("TORCH_CUDA_ARCH_LIST", CUDA_ARCHS_DEFAULT)
+        define_macros += [("RECTIFIERS_WITH_CUDA", None), ("RECTIFIERS_CUDA_ARCHS", f'"{archs}"')]
+        builder = cpp_extension.CUDAExtension
+    else:
+        builder = cpp_extension.CppExtension
+    return builder(
+        name="rectifiers._C",
+        sources=cxx_sources + cuda_sources,
+        include_dirs=[os.path.join(ROOT, "csrc")],
+        define_macros=define_macros,
+        extra_compile_args={"cxx": cxx_flags, "nvcc": nvcc_flags},
+    )
+
+
+setup(
+    name="rectifiers",
+    version="0.1.0",
+    description="The rectified-linear family of activations as PyTorch custom operators",
+    package_dir={"": "python"},
+    packages=["rectifiers"],
+    ext_modules=[extension()],
+    cmdclass={"build_ext": cpp_extension.BuildExtension.with_options(use_ninja=True)},
+    python_requires=">=3.10",
+)
