@@ -59,7 +59,7 @@ def extension():
     nvcc_flags = ["-O3", "--expt-relaxed-constexpr"]
     if with_cuda:
         archs = os.environ.setdefault("TORCH_CUDA_ARCH_LIST", CUDA_ARCHS_DEFAULT)
-        define_macros += [("RECTIFIERS_WITH_CUDA", None), ("RECTIFIERS_CUDA_ARCHS", f'"{archs}"')]
+        define_macros += [("RECTIFIERS_WITH_CUDA", None), ("RECTIFIERS_CUDA_ARCHS", '"' + archs.replace(";", ",") + '"')]
         builder = cpp_extension.CUDAExtension
     else:
         builder = cpp_extension.CppExtension
