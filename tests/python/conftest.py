@@ -1,0 +1,47 @@
+"""Shared fixtures: the device is a parameter of every suite; CUDA cases skip
+with a reason when no GPU is present."""
+
+import os
+
+import pytest
+import torch
+
+import rectifiers  # noqa: F401  (registers torch.ops.rectifiers)
+
+DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine"),
+    ),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+@pytest.fixture(params=DTYPES, ids=lambda d: str(d).replace("torch.", ""))
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def cpp_build():
+    """The CMake build directory (scripts/test.sh sets RECTIFIERS_CPP_BUILD)."""
+    path = os.environ.get("RECTIFIERS_CPP_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+    path = os.path.abspath(path)
+    if not os.path.exists(os.path.join(path, "load_scripted")):
+        pytest.skip(f"C++ build not found in {path} (run scripts/setup.sh)")
+    return path
+
+
+def special_values(dtype, device="cpu"):
+    """±0, ±inf, NaN and values around the kink, in dtype."""
+    return torch.tensor(
+        [0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1.0, -1.0, 1e-3, -1e-3, 3.5, -2.25],
+        dtype=dtype,
+        device=device,
+    )
