@@ -1,0 +1,665 @@
+#!/usr/bin/env python
+"""Benchmark the rectifier ops against PyTorch native, side by side in one process.
+
+Every op of ``torch.ops.rectifiers`` (through the ``rectifiers.functional``
+wrappers a user calls) is timed against its native counterpart:
+
+    relu          torch.relu
+    leaky_relu    F.leaky_relu
+    abs           torch.abs
+    prelu         F.prelu            (per-channel weight, NCHW and channels_last)
+    maxout        x.unflatten(dim, (-1, k)).max(dim + 1)   (composite)
+
+forward, forward+backward (``torch.autograd.grad`` of the output with a
+prebuilt incoming gradient, so no ``.grad`` accumulation is timed), and for
+PReLU the backward alone. Each case is timed with
+``torch.utils.benchmark.Timer`` (``blocked_autorange``, or
+``adaptive_autorange`` with ``--adaptive``); the table holds medians, the
+ratio native/ours (> 1 means we are faster), and the achieved bandwidth of
+ours (the op's minimal bytes moved / time) as a fraction of the bandwidth of a
+``clone()`` of a tensor of the same size and dtype, measured in the same run
+(on a GPU: the device copy bandwidth). A second table gives maxout's bytes
+saved for backward against the composite's (summed over the tensors packed by
+``torch.autograd.graph.saved_tensors_hooks``). DESIGN.md section 6 gives the
+targets; the last column of the table names the ones a row misses.
+
+    python benchmarks/bench.py --quick
+    python benchmarks/bench.py --ops prelu,maxout --dtypes bfloat16 --threads 2
+    python benchmarks/bench.py --device cuda --markdown bench.md --plot bench.png
+
+Run ``--help`` for every option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import timeit
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch.utils import benchmark
+
+import rectifiers
+import rectifiers.functional as R
+
+OPS = ("relu", "leaky_relu", "abs", "prelu", "maxout")
+OP_ALIASES = {"abs_rectifier": "abs", "leakyrelu": "leaky_relu", "leaky": "leaky_relu"}
+DIRECTIONS = ("fwd", "fwd+bwd", "bwd")
+DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
+          "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+          "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
+          "float64": torch.float64, "double": torch.float64}
+DTYPE_NAMES = {torch.float32: "float32", torch.bfloat16: "bfloat16",
+               torch.float16: "float16", torch.float64: "float64"}
+
+FULL_SIZES = "4K,64K,1M,16M,64M"
+QUICK_SIZES = "64K,4M"
+SUFFIX = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+LEAKY_SLOPE = 0.01
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper().rstrip("B")
+    if text and text[-1] in SUFFIX:
+        return int(float(text[:-1]) * SUFFIX[text[-1]])
+    return int(text)
+
+
+def fmt_size(n: int) -> str:
+    for suffix, scale in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale}{suffix}"
+    return str(n)
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def split_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def nchw_shape(n: int, channels: int) -> tuple[int, int, int, int]:
+    """(B, C, H, W) with about n elements: 32x32 images while there are enough."""
+    rest = max(1, n // channels)
+    if rest >= 1024:
+        return (rest // 1024, channels, 32, 32)
+    side = int(rest ** 0.5)
+    if side * side == rest:
+        return (1, channels, side, side)
+    return (1, channels, 1, rest)
+
+
+def rows_shape(n: int, features: int, pool: int) -> tuple[int, int]:
+    """(rows, features) with about n elements, features a multiple of pool."""
+    if n >= features:
+        return (n // features, features)
+    return (1, max(pool, n // pool * pool))
+
+
+# ---------------------------------------------------------------------------
+# cases
+
+
+@dataclass
+class Setup:
+    """What one case needs at one size: both statements, their globals, and accounting."""
+
+    ours: tuple[str, dict]
+    native: tuple[str, dict]
+    numel: int
+    bytes_moved: int  # the op's minimal bytes moved (ours)
+
+
+@dataclass
+class Case:
+    op: str
+    layout: str  # "1D", "[B,F]", "NCHW", "NHWC"
+    direction: str
+    build: Callable[[int, torch.dtype, torch.device], Setup]
+    kind: str  # "elementwise" | "prelu_bwd" | "maxout" (which §6 targets apply)
+
+    @property
+    def name(self) -> str:
+        layout = "" if self.layout == "1D" else f" {self.layout}"
+        return f"{self.op}{layout} {self.direction}"
+
+
+def randn(shape, dtype, device, requires_grad=False, channels_last=False):
+    x = torch.randn(shape, dtype=dtype, device=device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x.requires_grad_(requires_grad)
+
+
+ELEMENTWISE = {
+    # op: (ours, native, extra args as stmt text)
+    "relu": (R.relu, torch.relu, ""),
+    "leaky_relu": (R.leaky_relu, F.leaky_relu, f", {LEAKY_SLOPE}"),
+    "abs": (R.abs_rectifier, torch.abs, ""),
+}
+
+
+def elementwise_case(op: str, direction: str) -> Case:
+    ours_fn, native_fn, extra = ELEMENTWISE[op]
+
+    def build(n, dtype, device):
+        es = torch.empty((), dtype=dtype).element_size()
+        if direction == "fwd":
+            x = randn((n,), dtype, device)
+            stmt = f"f(x{extra})"
+            return Setup((stmt, {"f": ours_fn, "x": x}), (stmt, {"f": native_fn, "x": x}),
+                         n, 2 * n * es)
+        # fwd+bwd: read x, write y; read g and the saved tensor, write grad_input
+        x = randn((n,), dtype, device, requires_grad=True)
+        g = torch.randn_like(x)
+        stmt = f"torch.autograd.grad(f(x{extra}), x, g)"
+        return Setup((stmt, {"torch": torch, "f": ours_fn, "x": x, "g": g}),
+                     (stmt, {"torch": torch, "f": native_fn, "x": x, "g": g}),
+                     n, 5 * n * es)
+
+    return Case(op, "1D", direction, build, "elementwise")
+
+
+def prelu_case(layout: str, direction: str, channels: int, native_bwd: str) -> Case:
+    channels_last = layout == "NHWC"
+
+    def build(n, dtype, device):
+        shape = nchw_shape(n, channels)
+        numel = shape[0] * shape[1] * shape[2] * shape[3]
+        es = torch.empty((), dtype=dtype).element_size()
+        c = shape[1]
+        w = (torch.rand(c, device=device) * 0.5).to(dtype)
+        if direction == "fwd":
+            x = randn(shape, dtype, device, channels_last=channels_last)
+            stmt = "f(x, w)"
+            return Setup((stmt, {"f": R.prelu, "x": x, "w": w}),
+                         (stmt, {"f": F.prelu, "x": x, "w": w}),
+                         numel, 2 * numel * es + c * es)
+        if direction == "fwd+bwd":
+            x = randn(shape, dtype, device, requires_grad=True, channels_last=channels_last)
+            w.requires_grad_(True)
+            g = torch.randn_like(x)
+            stmt = "torch.autograd.grad(f(x, w), (x, w), g)"
+            return Setup((stmt, {"torch": torch, "f": R.prelu, "x": x, "w": w, "g": g}),
+                         (stmt, {"torch": torch, "f": F.prelu, "x": x, "w": w, "g": g}),
+                         numel, 5 * numel * es + 3 * c * es)
+        # bwd alone: ours is the fused op; native is what F.prelu's autograd runs.
+        x = randn(shape, dtype, device, channels_last=channels_last)
+        g = torch.randn_like(x)
+        ours = ("op(g, x, w)", {"op": torch.ops.rectifiers.prelu_backward, "g": g, "x": x, "w": w})
+        if native_bwd == "autograd":
+            xr = x.detach().requires_grad_(True)
+            wr = w.detach().requires_grad_(True)
+            y = F.prelu(xr, wr)
+            native = ("torch.autograd.grad(y, (x, w), g, retain_graph=True)",
+                      {"torch": torch, "y": y, "x": xr, "w": wr, "g": g})
+        else:
+            # F.prelu reshapes the weight to (C, 1, 1) and calls aten._prelu_kernel, whose
+            # derivative is aten._prelu_kernel_backward: grad_input and a FULL-SIZE weight
+            # gradient that the autograd engine then reduces (sum_to) to the weight's shape,
+            # followed by the view back to (C,). The same two steps, without the engine:
+            wv = w.reshape(c, *([1] * (len(shape) - 2)))
+            native = ("gx, gw = k(g, x, wv)\ngw = gw.sum_to_size(wv.shape).view(c)",
+                      {"k": torch.ops.aten._prelu_kernel_backward, "g": g, "x": x, "wv": wv,
+                       "c": c})
+        # read g and x, write grad_input (plus the weight: read, and its gradient: write)
+        return Setup(ours, native, numel, 3 * numel * es + 2 * c * es)
+
+    return Case("prelu", layout, direction, build, "prelu_bwd" if direction == "bwd"
+                else "elementwise")
+
+
+def maxout_case(layout: str, direction: str, channels: int, features: int, pool: int) -> Case:
+    channels_last = layout == "NHWC"
+    native_stmt = "x.unflatten(d, (-1, k)).max(d + 1)"
+
+    def build(n, dtype, device):
+        shape = rows_shape(n, features, pool) if layout == "[B,F]" else nchw_shape(n, channels)
+        numel = 1
+        for s in shape:
+            numel *= s
+        out = numel // pool
+        es = torch.empty((), dtype=dtype).element_size()
+        d = 1
+        if direction == "fwd":
+            x = randn(shape, dtype, device, channels_last=channels_last)
+            return Setup(("f(x, k, d)", {"f": R.maxout, "x": x, "k": pool, "d": d}),
+                         (native_stmt, {"x": x, "k": pool, "d": d}),
+                         numel, (numel + out) * es)
+        x = randn(shape, dtype, device, requires_grad=True, channels_last=channels_last)
+        with torch.no_grad():
+            g_ours = torch.randn_like(R.maxout(x, pool, d))
+            g_native = torch.randn_like(x.unflatten(d, (-1, pool)).max(d + 1)[0])
+        # forward: read x, write values and a 1-byte index per output; backward: read the
+        # incoming gradient and the index, write grad_input
+        index_bytes = 1 if pool <= 256 else 4
+        return Setup(("torch.autograd.grad(f(x, k, d), x, g)",
+                      {"torch": torch, "f": R.maxout, "x": x, "k": pool, "d": d, "g": g_ours}),
+                     (f"torch.autograd.grad({native_stmt}[0], x, g)",
+                      {"torch": torch, "x": x, "k": pool, "d": d, "g": g_native}),
+                     numel, (2 * numel + 2 * out) * es + 2 * out * index_bytes)
+
+    return Case("maxout", layout, direction, build, "maxout")
+
+
+def make_cases(args) -> list[Case]:
+    cases: list[Case] = []
+    directions = args.directions
+    for op in args.ops:
+        if op in ELEMENTWISE:
+            for direction in ("fwd", "fwd+bwd"):
+                if direction in directions:
+                    cases.append(elementwise_case(op, direction))
+        elif op == "prelu":
+            for layout in ("NCHW", "NHWC"):
+                for direction in ("fwd", "fwd+bwd", "bwd"):
+                    if direction in directions:
+                        cases.append(prelu_case(layout, direction, args.channels,
+                                                args.prelu_native_bwd))
+        elif op == "maxout":
+            layouts = ("NCHW", "NHWC") if args.quick else ("[B,F]", "NCHW", "NHWC")
+            for layout in layouts:
+                for direction in ("fwd", "fwd+bwd"):
+                    if direction in directions:
+                        cases.append(maxout_case(layout, direction, args.channels,
+                                                 args.features, args.pool_size))
+    return cases
+
+
+# ---------------------------------------------------------------------------
+# timing
+
+
+def cuda_timer() -> float:
+    torch.cuda.synchronize()
+    return timeit.default_timer()
+
+
+class Runner:
+    def __init__(self, args, device: torch.device):
+        self.args = args
+        self.device = device
+        # On a GPU every reading waits for the queued kernels (the Timer's own default does
+        # the same whenever an accelerator is visible; this makes it explicit).
+        self.timer = cuda_timer if device.type == "cuda" else timeit.default_timer
+
+    def times(self, stmt: str, globals_: dict, threads: int, label: str) -> list[float]:
+        """Per-run times (seconds) of stmt, one list from one autorange."""
+        # one untimed call first: first-call costs (allocator growth, lazy init) stay out
+        exec(compile(stmt, "<bench>", "exec"), dict(globals_))
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        timer = benchmark.Timer(stmt=stmt, globals=globals_, num_threads=threads,
+                                timer=self.timer, label=label)
+        if self.args.adaptive:
+            m = timer.adaptive_autorange(threshold=0.1, min_run_time=self.args.min_run_time,
+                                         max_run_time=max(1.0, 10 * self.args.min_run_time))
+        else:
+            m = timer.blocked_autorange(min_run_time=self.args.min_run_time)
+        return list(m.times)
+
+    def pair(self, setup: Setup, threads: int, label: str) -> tuple[float, float]:
+        """Medians of ours and native, measured alternately --repeats times, times pooled."""
+        ours: list[float] = []
+        native: list[float] = []
+        for r in range(self.args.repeats):
+            order = ((ours, setup.ours), (native, setup.native))
+            if r % 2:
+                order = order[::-1]
+            for sink, (stmt, g) in order:
+                sink.extend(self.times(stmt, g, threads, label))
+        return statistics.median(ours), statistics.median(native)
+
+    def clone(self, n: int, dtype: torch.dtype, threads: int) -> float:
+        x = torch.randn(n, dtype=dtype, device=self.device)
+        t: list[float] = []
+        for _ in range(self.args.repeats):
+            t.extend(self.times("x.clone()", {"x": x}, threads, "clone"))
+        return statistics.median(t)
+
+
+# ---------------------------------------------------------------------------
+# §6 targets
+
+
+def target_misses(case: Case, numel: int, ratio: float, bw_frac: float, args) -> str:
+    misses = []
+    large = numel >= args.large
+    bw_goal = 0.9 if args.device == "cuda" else 0.8
+    if case.kind == "elementwise":
+        if ratio < 1.0:
+            misses.append("ratio<1.0")
+        if large and bw_frac < bw_goal:
+            misses.append(f"bw<{bw_goal:.2f}")
+    elif case.kind == "prelu_bwd":
+        if ratio < 1.5:
+            misses.append("ratio<1.5")
+    elif case.kind == "maxout" and case.direction == "fwd+bwd":
+        if ratio < 1.5:
+            misses.append("ratio<1.5")
+        if large and bw_frac < 0.7:
+            misses.append("bw<0.70")
+    if numel <= 4096 and ratio < 1 / 1.2 and "ratio" not in " ".join(misses):
+        misses.append("ratio<1/1.2")
+    if case.kind == "maxout" and case.direction == "fwd" and not misses:
+        return "-"
+    return "; ".join(misses) if misses else "ok"
+
+
+# ---------------------------------------------------------------------------
+# saved-for-backward memory
+
+
+def saved_bytes(fn: Callable[[], torch.Tensor]) -> int:
+    total = 0
+
+    def pack(t: torch.Tensor):
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return total
+
+
+def maxout_saved_rows(args, device) -> list[dict]:
+    rows = []
+    n = max(args.sizes)
+    layouts = ("NCHW", "NHWC") if args.quick else ("[B,F]", "NCHW", "NHWC")
+    k, d = args.pool_size, 1
+    for dtype in args.dtypes:
+        for layout in layouts:
+            shape = (rows_shape(n, args.features, k) if layout == "[B,F]"
+                     else nchw_shape(n, args.channels))
+            x = randn(shape, dtype, device, requires_grad=True, channels_last=layout == "NHWC")
+            ours = saved_bytes(lambda: R.maxout(x, k, d))
+            native = saved_bytes(lambda: x.unflatten(d, (-1, k)).max(d + 1)[0])
+            rows.append({"case": f"maxout {layout}", "dtype": DTYPE_NAMES[dtype],
+                         "numel": x.numel(), "ours": ours, "native": native})
+            del x
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# output
+
+
+def markdown_table(rows: list[dict], device: torch.device) -> str:
+    thread_col = device.type == "cpu"
+    head = ["case", "dtype"] + (["threads"] if thread_col else []) + [
+        "size", "ours median", "native median", "native/ours", "ours GB/s",
+        "ours / clone bw", "§6 targets"]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join(["---"] * 2 + (["--:"] if thread_col else []) +
+                            ["--:"] * 6 + ["---"]) + "|"]
+    for r in rows:
+        cells = [r["case"], r["dtype"]] + ([str(r["threads"])] if thread_col else []) + [
+            fmt_size(r["numel"]), fmt_time(r["ours"]), fmt_time(r["native"]),
+            f"{r['ratio']:.2f}x", f"{r['gbps']:.1f}", f"{r['bw_frac']:.2f}", r["targets"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def saved_table(rows: list[dict]) -> str:
+    lines = ["| case | dtype | size | ours saved | composite saved | ours / composite | §6 target (<= 1/8) |",
+             "|---|---|--:|--:|--:|--:|---|"]
+    for r in rows:
+        frac = r["ours"] / r["native"] if r["native"] else float("nan")
+        ok = "ok" if frac <= 1 / 8 + 1e-12 else "miss"
+        lines.append(f"| {r['case']} | {r['dtype']} | {fmt_size(r['numel'])} | "
+                     f"{r['ours']:,} B | {r['native']:,} B | {frac:.4f} (1/{1 / frac:.1f}) | {ok} |")
+    return "\n".join(lines)
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def header(args, device: torch.device) -> str:
+    if device.type == "cuda":
+        where = f"GPU: {torch.cuda.get_device_name(device)}"
+    else:
+        where = f"CPU: {cpu_name()} ({os.cpu_count()} logical cores visible)"
+    timing = ("adaptive_autorange" if args.adaptive else "blocked_autorange") + \
+        f"(min_run_time={args.min_run_time}s) x {args.repeats} round(s), medians"
+    bwd = ("autograd.grad on a prebuilt F.prelu graph" if args.prelu_native_bwd == "autograd"
+           else "aten._prelu_kernel_backward + sum_to_size of its full-size weight gradient")
+    return "\n".join([
+        f"# rectifiers benchmark ({datetime.datetime.now().isoformat(timespec='seconds')})",
+        "",
+        f"- torch {torch.__version__}; rectifiers {rectifiers.build_info()}",
+        f"- {where}; device `{device}`",
+        f"- timing: torch.utils.benchmark.Timer {timing}",
+        f"- maxout pool_size={args.pool_size}, dim=1 ([B,F]: F={args.features}; NCHW/NHWC: "
+        f"C={args.channels}); prelu: per-channel weight, C={args.channels}; leaky slope {LEAKY_SLOPE}",
+        f"- native PReLU backward alone: {bwd}",
+        "- native/ours > 1 means ours is faster; bandwidth = the op's minimal bytes moved / "
+        "median time, as a fraction of a clone() of the same number of elements "
+        "(2 x bytes / its median time) measured in this run",
+    ])
+
+
+def plot(rows: list[dict], path: str, device: torch.device) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"bench.py: --plot {path} needs matplotlib, which is not installed "
+              "(pip install matplotlib); the table was printed anyway, no plot written.",
+              file=sys.stderr)
+        return
+    groups = sorted({(r["dtype"], r["threads"]) for r in rows}, key=str)
+    fig, axes = plt.subplots(len(groups), 2, figsize=(13, 4.2 * len(groups)), squeeze=False)
+    for (dtype, threads), (ax_ratio, ax_bw) in zip(groups, axes):
+        sub = [r for r in rows if r["dtype"] == dtype and r["threads"] == threads]
+        for case in dict.fromkeys(r["case"] for r in sub):
+            pts = sorted((r["numel"], r["ratio"], r["bw_frac"]) for r in sub if r["case"] == case)
+            xs = [p[0] for p in pts]
+            ax_ratio.plot(xs, [p[1] for p in pts], marker="o", label=case)
+            ax_bw.plot(xs, [p[2] for p in pts], marker="o", label=case)
+        title = f"{dtype}" + (f", {threads} thread(s)" if device.type == "cpu" else f", {device}")
+        ax_ratio.axhline(1.0, color="black", linewidth=0.8)
+        ax_ratio.set_title(f"native / ours (>1: ours faster) - {title}")
+        ax_bw.axhline(0.9 if device.type == "cuda" else 0.8, color="black", linewidth=0.8,
+                      linestyle="--")
+        ax_bw.set_title(f"ours bandwidth / clone bandwidth - {title}")
+        for ax in (ax_ratio, ax_bw):
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("elements")
+            ax.grid(True, which="both", alpha=0.3)
+        ax_bw.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot written to {path}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------
+# main
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description="Time the rectifier ops against PyTorch native (DESIGN.md section 6).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help=f"a short subset: sizes {QUICK_SIZES}, float32+bfloat16, 1 and 2 threads, "
+                        "maxout only NCHW/NHWC, shorter timing (explicit options still win)")
+    p.add_argument("--ops", default=",".join(OPS), help="comma list of " + ", ".join(OPS))
+    p.add_argument("--directions", default=",".join(DIRECTIONS),
+                   help="comma list of fwd, fwd+bwd, bwd (bwd: PReLU only)")
+    p.add_argument("--dtypes", default="float32,bfloat16", help="comma list, e.g. float32,bfloat16")
+    p.add_argument("--threads", default=None,
+                   help="comma list of CPU thread counts (default 1,2); ignored with --device cuda")
+    p.add_argument("--sizes", default=None,
+                   help=f"comma list of element counts, K/M suffixes (default {FULL_SIZES}; "
+                        f"--quick: {QUICK_SIZES})")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--min-run-time", type=float, default=None,
+                   help="seconds per autorange (default 0.2; --quick: 0.05)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="rounds of ours/native measured alternately, run times pooled")
+    p.add_argument("--adaptive", action="store_true",
+                   help="adaptive_autorange (stops once the IQR/median is under 10%%) "
+                        "instead of blocked_autorange")
+    p.add_argument("--pool-size", type=int, default=2, help="maxout pool size k")
+    p.add_argument("--channels", type=int, default=64, help="C of the NCHW/NHWC cases")
+    p.add_argument("--features", type=int, default=1024, help="F of the maxout [B,F] case")
+    p.add_argument("--prelu-native-bwd", choices=("kernel", "autograd"), default="kernel",
+                   help="native side of 'prelu bwd': kernel = aten._prelu_kernel_backward + "
+                        "sum_to_size of the full-size weight grad (what native's autograd runs, "
+                        "without the engine's overhead, like ours); autograd = "
+                        "torch.autograd.grad on a prebuilt F.prelu graph")
+    p.add_argument("--large", default="16M",
+                   help="from this many elements on, the bandwidth targets apply")
+    p.add_argument("--markdown", metavar="FILE", help="also write the tables to FILE")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="plot ratio and bandwidth fraction vs size (needs matplotlib)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    args = p.parse_args(argv)
+
+    ops = [OP_ALIASES.get(o.lower(), o.lower()) for o in split_list(args.ops)]
+    bad = [o for o in ops if o not in OPS]
+    if bad:
+        p.error(f"unknown op(s) {', '.join(bad)}; choose from {', '.join(OPS)}")
+    args.ops = ops
+    args.directions = split_list(args.directions)
+    bad = [d for d in args.directions if d not in DIRECTIONS]
+    if bad:
+        p.error(f"unknown direction(s) {', '.join(bad)}; choose from {', '.join(DIRECTIONS)}")
+    try:
+        args.dtypes = list(dict.fromkeys(DTYPES[d.lower()] for d in split_list(args.dtypes)))
+    except KeyError as e:
+        p.error(f"unknown dtype {e}; choose from {', '.join(sorted(set(DTYPE_NAMES.values())))}")
+    try:
+        args.sizes = [parse_size(s) for s in
+                      split_list(args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES))]
+        args.large = parse_size(args.large)
+    except ValueError as e:
+        p.error(f"bad size: {e}")
+    if any(s < 1 for s in args.sizes):
+        p.error("sizes must be positive")
+    args.threads = [int(t) for t in split_list(args.threads or "1,2")]
+    if any(t < 1 for t in args.threads):
+        p.error("thread counts must be >= 1")
+    if args.min_run_time is None:
+        args.min_run_time = 0.05 if args.quick else 0.2
+    if args.repeats < 1:
+        p.error("--repeats must be >= 1")
+    if args.pool_size < 1 or args.channels % args.pool_size or args.features % args.pool_size:
+        p.error("--pool-size must divide --channels and --features")
+    return args
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        sys.exit(
+            "bench.py: --device cuda was asked for, but torch sees no CUDA GPU "
+            f"(torch {torch.__version__}, built with CUDA {torch.version.cuda}, "
+            f"torch.cuda.device_count() = {torch.cuda.device_count()}). "
+            "Run it on a machine with a GPU, or leave out --device cuda for the CPU table.")
+    device = torch.device("cuda", torch.cuda.current_device())
+    try:
+        torch.ops.rectifiers.relu(torch.zeros(4, device=device))
+        torch.cuda.synchronize()
+    except (NotImplementedError, RuntimeError) as e:
+        sys.exit("bench.py: a GPU is there, but the rectifiers library has no working CUDA "
+                 f"kernels ({rectifiers.build_info()}): {str(e).splitlines()[0]}. Build it "
+                 "with CUDA (see README) to benchmark on the GPU.")
+    return device
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    device = pick_device(args.device)
+    thread_list = args.threads if device.type == "cpu" else [torch.get_num_threads()]
+    cases = make_cases(args)
+    if not cases:
+        sys.exit("bench.py: no case left by --ops/--directions")
+    runner = Runner(args, device)
+    rows: list[dict] = []
+    total = len(args.dtypes) * len(thread_list) * len(args.sizes) * len(cases)
+    done = 0
+    start = timeit.default_timer()
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    torch.manual_seed(0)
+    for dtype in args.dtypes:
+        dname = DTYPE_NAMES[dtype]
+        for threads in thread_list:
+            for n in args.sizes:
+                clone_cache: dict[int, float] = {}
+                for case in cases:
+                    done += 1
+                    setup = case.build(n, dtype, device)
+                    if setup.numel not in clone_cache:
+                        clone_cache[setup.numel] = runner.clone(setup.numel, dtype, threads)
+                    t_clone = clone_cache[setup.numel]
+                    label = f"{case.name} {dname} {fmt_size(setup.numel)} t{threads}"
+                    t_ours, t_native = runner.pair(setup, threads, label)
+                    es = torch.empty((), dtype=dtype).element_size()
+                    clone_bw = 2 * setup.numel * es / t_clone
+                    gbps = setup.bytes_moved / t_ours
+                    ratio = t_native / t_ours
+                    row = {"case": case.name, "dtype": dname, "threads": threads,
+                           "numel": setup.numel, "ours": t_ours, "native": t_native,
+                           "ratio": ratio, "gbps": gbps / 1e9, "bw_frac": gbps / clone_bw,
+                           "clone": t_clone}
+                    row["targets"] = target_misses(case, setup.numel, ratio, row["bw_frac"], args)
+                    rows.append(row)
+                    log(f"[{done}/{total} {timeit.default_timer() - start:5.0f}s] {label}: "
+                        f"ours {fmt_time(t_ours)}, native {fmt_time(t_native)}, "
+                        f"{ratio:.2f}x, {row['bw_frac']:.2f} of clone")
+                    del setup
+    saved = maxout_saved_rows(args, device) if "maxout" in args.ops else []
+
+    text = header(args, device) + "\n\n" + markdown_table(rows, device) + "\n"
+    if saved:
+        text += ("\nMaxout bytes saved for backward (sum of numel x element size of the "
+                 "tensors packed by saved_tensors_hooks, at the largest size):\n\n"
+                 + saved_table(saved) + "\n")
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+        log(f"tables written to {args.markdown}")
+    if args.plot:
+        plot(rows, args.plot, device)
+    log(f"done in {timeit.default_timer() - start:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
