@@ -1,0 +1,411 @@
+"""Bad input (DESIGN §7): every misuse is a RuntimeError whose message names the
+op (``rectifiers::<op>``) and the offending value, and no input is modified by
+a failed call. Messages are the ones in csrc/common/checks.cpp, frontend.h and
+autograd/autograd.cpp."""
+
+import re
+
+import pytest
+import torch
+
+import rectifiers.functional as RF
+
+R = torch.ops.rectifiers
+
+BAD_DTYPES = {
+    torch.int8: "Char", torch.uint8: "Byte", torch.int16: "Short", torch.int32: "Int",
+    torch.int64: "Long", torch.bool: "Bool", torch.complex64: "ComplexFloat",
+    torch.complex128: "ComplexDouble",
+}
+
+DTYPE_MSG = ("{arg} must be a floating-point tensor (float16, bfloat16, float32 or float64), "
+             "but got dtype {name}")
+
+
+def msg(op, text):
+    """A regex for 'rectifiers::<op>: <text>' with text taken literally."""
+    return re.escape(f"rectifiers::{op}: {text}")
+
+
+def make(dtype, shape=(2, 4, 3)):
+    if dtype == torch.bool:
+        return torch.arange(24).reshape(shape) % 3 == 0
+    if dtype.is_complex:
+        return torch.randn(shape, dtype=dtype)
+    return (torch.arange(24).reshape(shape) - 12).to(dtype)
+
+
+def raises_unmodified(pattern, fn, *tensors):
+    """fn() raises RuntimeError matching pattern; no tensor in `tensors` changed."""
+    before = [t.clone() for t in tensors]
+    versions = [t._version for t in tensors]
+    with pytest.raises(RuntimeError, match=pattern):
+        fn()
+    for t, b, v in zip(tensors, before, versions):
+        assert torch.equal(t, b)
+        assert t._version == v
+
+
+# ---------------------------------------------------------------------------
+# dtypes
+
+UNARY = {
+    "relu": lambda x: R.relu(x),
+    "relu_": lambda x: R.relu_(x),
+    "leaky_relu": lambda x: R.leaky_relu(x, 0.1),
+    "leaky_relu_": lambda x: R.leaky_relu_(x, 0.1),
+    "abs_rectifier": lambda x: R.abs_rectifier(x),
+    "maxout": lambda x: R.maxout(x, 2, 1),
+    "maxout_with_indices": lambda x: R.maxout_with_indices(x, 2, 1),
+}
+
+
+@pytest.mark.parametrize("dtype", list(BAD_DTYPES), ids=str)
+@pytest.mark.parametrize("op", list(UNARY))
+def test_bad_dtype_unary(op, dtype):
+    x = make(dtype)
+    raises_unmodified(msg(op, DTYPE_MSG.format(arg="input", name=BAD_DTYPES[dtype])),
+                      lambda: UNARY[op](x), x)
+
+
+@pytest.mark.parametrize("dtype", list(BAD_DTYPES), ids=str)
+def test_bad_dtype_functional(dtype):
+    x = make(dtype)
+    name = BAD_DTYPES[dtype]
+    for op, fn in [("relu", lambda: RF.relu(x)), ("relu_", lambda: RF.relu(x, inplace=True)),
+                   ("leaky_relu", lambda: RF.leaky_relu(x)),
+                   ("leaky_relu_", lambda: RF.leaky_relu(x, 0.2, inplace=True)),
+                   ("abs_rectifier", lambda: RF.abs_rectifier(x)),
+                   ("maxout", lambda: RF.maxout(x, 2))]:
+        raises_unmodified(msg(op, f"input must be a floating-point tensor") + ".*" +
+                          re.escape(f"got dtype {name}"), fn, x)
+
+
+@pytest.mark.parametrize("dtype", list(BAD_DTYPES), ids=str)
+def test_bad_dtype_prelu(dtype):
+    x = make(dtype)
+    w = torch.ones(1, dtype=dtype)
+    name = BAD_DTYPES[dtype]
+    pattern = msg("prelu", "input must be a floating-point tensor") + ".*" + re.escape(f"got dtype {name}")
+    raises_unmodified(pattern, lambda: R.prelu(x, w), x, w)
+    raises_unmodified(pattern, lambda: RF.prelu(x, w), x, w)
+    # float input, bad weight: the weight's dtype must be the input's
+    xf = torch.randn(2, 4, 3)
+    raises_unmodified(msg("prelu", f"expected weight to have the dtype of input (Float), but got {name}"),
+                      lambda: R.prelu(xf, w), xf, w)
+
+
+@pytest.mark.parametrize("dtype", list(BAD_DTYPES), ids=str)
+def test_bad_dtype_backward_ops(dtype):
+    name = BAD_DTYPES[dtype]
+    bad = make(dtype)
+    good = torch.randn(2, 4, 3)
+    w = torch.ones(1)
+    # the saved tensor has a bad dtype
+    for op, fn, arg in [
+        ("relu_backward", lambda: R.relu_backward(good, bad), "result"),
+        ("leaky_relu_backward", lambda: R.leaky_relu_backward(good, bad, 0.1, False), "self"),
+        ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(good, bad), "self"),
+        ("prelu_backward", lambda: R.prelu_backward(good, bad, w), "input"),
+    ]:
+        raises_unmodified(msg(op, f"{arg} must be a floating-point tensor") + ".*" +
+                          re.escape(f"got dtype {name}"), fn, good, bad)
+    # grad_output has a bad dtype
+    for op, fn, arg in [
+        ("relu_backward", lambda: R.relu_backward(bad, good), "result"),
+        ("leaky_relu_backward", lambda: R.leaky_relu_backward(bad, good, 0.1, False), "self"),
+        ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(bad, good), "self"),
+        ("prelu_backward", lambda: R.prelu_backward(bad, good, w), "self"),
+    ]:
+        raises_unmodified(msg(op, f"expected grad_output to have the dtype of {arg} (Float), but got {name}"),
+                          fn, good, bad)
+    idx = torch.zeros(2, 2, 3, dtype=torch.uint8)
+    raises_unmodified(msg("maxout_backward", "grad_output must be a floating-point tensor") + ".*" +
+                      re.escape(f"got dtype {name}"),
+                      lambda: R.maxout_backward(make(dtype)[:, :2], idx, 2, 1), idx)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_backward_ops_dtype_mismatch(dtype):
+    g = torch.randn(2, 4, 3, dtype=dtype)
+    x = torch.randn(2, 4, 3)
+    w = torch.ones(1)
+    name = {torch.float64: "Double", torch.float16: "Half"}[dtype]
+    for op, fn, arg in [
+        ("relu_backward", lambda: R.relu_backward(g, x), "result"),
+        ("leaky_relu_backward", lambda: R.leaky_relu_backward(g, x, 0.1, False), "self"),
+        ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(g, x), "self"),
+        ("prelu_backward", lambda: R.prelu_backward(g, x, w), "self"),
+    ]:
+        raises_unmodified(msg(op, f"expected grad_output to have the dtype of {arg} (Float), but got {name}"),
+                          fn, g, x)
+
+
+def test_backward_ops_shape_mismatch():
+    g = torch.randn(2, 3, 4)
+    x = torch.randn(2, 4, 3)
+    w = torch.ones(1)
+    for op, fn, arg in [
+        ("relu_backward", lambda: R.relu_backward(g, x), "result"),
+        ("leaky_relu_backward", lambda: R.leaky_relu_backward(g, x, 0.1, False), "self"),
+        ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(g, x), "self"),
+        ("prelu_backward", lambda: R.prelu_backward(g, x, w), "self"),
+    ]:
+        raises_unmodified(msg(op, f"expected grad_output to have the shape of {arg} [2, 4, 3], "
+                                  f"but got [2, 3, 4]"), fn, g, x)
+    # no broadcasting either
+    g1 = torch.randn(1, 4, 3)
+    raises_unmodified(msg("relu_backward", "expected grad_output to have the shape of result [2, 4, 3], "
+                                           "but got [1, 4, 3]"), lambda: R.relu_backward(g1, x), g1, x)
+
+
+def test_maxout_backward_bad_indices():
+    g = torch.randn(2, 2, 3)
+    for idx, pool, got in [(torch.zeros(2, 2, 3, dtype=torch.int64), 2, "Long"),
+                           (torch.zeros(2, 2, 3, dtype=torch.int32), 2, "Int"),
+                           (torch.zeros(2, 2, 3, dtype=torch.float32), 2, "Float"),
+                           (torch.zeros(2, 2, 3, dtype=torch.uint8), 300, "Byte"),
+                           (torch.zeros(2, 2, 3, dtype=torch.int64), 300, "Long")]:
+        want = "Byte" if pool <= 256 else "Int"
+        raises_unmodified(msg("maxout_backward", f"indices must have dtype {want} for pool_size {pool}, "
+                                                 f"but got {got}"),
+                          lambda: R.maxout_backward(g, idx, pool, 1), g, idx)
+    idx = torch.zeros(2, 3, 2, dtype=torch.uint8)
+    raises_unmodified(msg("maxout_backward", "expected indices to have the shape of grad_output "
+                                             "[2, 2, 3], but got [2, 3, 2]"),
+                      lambda: R.maxout_backward(g, idx, 2, 1), g, idx)
+    idx = torch.zeros(2, 2, 3, dtype=torch.uint8)
+    for pool in (0, -1):
+        raises_unmodified(msg("maxout_backward", f"pool_size must be >= 1, but got {pool}"),
+                          lambda: R.maxout_backward(g, idx.int() if pool > 256 else idx, pool, 1), g, idx)
+    for dim in (3, -4):
+        raises_unmodified(msg("maxout_backward", f"dim {dim} is out of range for a 3-dim input "
+                                                 f"(expected in [-3, 2])"),
+                          lambda: R.maxout_backward(g, idx, 2, dim), g, idx)
+
+
+# ---------------------------------------------------------------------------
+# maxout arguments
+
+MAXOUT_OPS = {
+    "maxout": lambda x, k, d: R.maxout(x, k, d),
+    "maxout_with_indices": lambda x, k, d: R.maxout_with_indices(x, k, d),
+}
+
+
+@pytest.mark.parametrize("op", list(MAXOUT_OPS))
+@pytest.mark.parametrize("pool", [0, -1, -300])
+def test_maxout_pool_size_below_one(op, pool):
+    x = torch.randn(2, 6, 3)
+    raises_unmodified(msg(op, f"pool_size must be >= 1, but got {pool}"),
+                      lambda: MAXOUT_OPS[op](x, pool, 1), x)
+    raises_unmodified(msg("maxout", f"pool_size must be >= 1, but got {pool}"),
+                      lambda: RF.maxout(x, pool), x)
+
+
+@pytest.mark.parametrize("op", list(MAXOUT_OPS))
+@pytest.mark.parametrize("shape,pool,dim,wrapped,size", [
+    ((2, 6, 3), 4, 1, 1, 6), ((2, 6, 3), 5, -2, 1, 6), ((2, 6, 3), 2, 2, 2, 3),
+    ((2, 6, 3), 7, 1, 1, 6), ((5,), 2, 0, 0, 5), ((2, 6, 3), 300, 1, 1, 6)])
+def test_maxout_pool_size_not_dividing(op, shape, pool, dim, wrapped, size):
+    x = torch.randn(shape)
+    shape_str = "[" + ", ".join(map(str, shape)) + "]"
+    raises_unmodified(msg(op, f"pool_size {pool} does not divide the size of dim {wrapped} "
+                              f"({size}, input shape {shape_str})"),
+                      lambda: MAXOUT_OPS[op](x, pool, dim), x)
+
+
+@pytest.mark.parametrize("op", list(MAXOUT_OPS))
+@pytest.mark.parametrize("shape,dim", [((2, 6, 3), 3), ((2, 6, 3), -4), ((2, 6, 3), 100),
+                                       ((6,), 1), ((6,), -2)])
+def test_maxout_dim_out_of_range(op, shape, dim):
+    x = torch.randn(shape)
+    n = len(shape)
+    raises_unmodified(msg(op, f"dim {dim} is out of range for a {n}-dim input "
+                              f"(expected in [{-n}, {n - 1}])"),
+                      lambda: MAXOUT_OPS[op](x, 1, dim), x)
+
+
+@pytest.mark.parametrize("op", list(MAXOUT_OPS))
+def test_maxout_zero_dim_input(op):
+    x = torch.tensor(3.0)
+    for dim in (0, 1, -1):
+        raises_unmodified(msg(op, "input must have at least 1 dimension, but got a 0-dim tensor"),
+                          lambda: MAXOUT_OPS[op](x, 1, dim), x)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: when the input requires grad, maxout's argument errors "
+                   "name rectifiers::maxout_with_indices (the op its autograd forward calls) instead "
+                   "of rectifiers::maxout, the op the user called")
+@pytest.mark.parametrize("case", ["pool_0", "pool_-1", "not_dividing", "dim_out_of_range", "zero_dim"])
+def test_maxout_errors_with_grad_name_maxout(case):
+    shape, pool, dim, text = {
+        "pool_0": ((2, 6, 3), 0, 1, "pool_size must be >= 1, but got 0"),
+        "pool_-1": ((2, 6, 3), -1, 1, "pool_size must be >= 1, but got -1"),
+        "not_dividing": ((2, 6, 3), 4, 1, "pool_size 4 does not divide the size of dim 1 "
+                                          "(6, input shape [2, 6, 3])"),
+        "dim_out_of_range": ((2, 6, 3), 2, 3, "dim 3 is out of range for a 3-dim input "
+                                              "(expected in [-3, 2])"),
+        "zero_dim": ((), 1, 0, "input must have at least 1 dimension, but got a 0-dim tensor"),
+    }[case]
+    xg = torch.randn(shape, requires_grad=True)
+    raises_unmodified(msg("maxout", text), lambda: RF.maxout(xg, pool, dim), xg)
+
+
+# ---------------------------------------------------------------------------
+# PReLU weight
+
+PRELU_OPS = {
+    "prelu": lambda x, w: R.prelu(x, w),
+    "prelu_backward": lambda x, w: R.prelu_backward(torch.ones_like(x), x, w),
+}
+
+
+@pytest.mark.parametrize("op", list(PRELU_OPS))
+@pytest.mark.parametrize("shape,wnumel,channels", [((2, 4, 3), 5, 4), ((2, 4, 3), 3, 4), ((2, 4, 3), 0, 4),
+                                                   ((2, 4), 2, 4), ((7,), 7, 1), ((7,), 2, 1),
+                                                   ((), 2, 1), ((2, 1, 3), 3, 1)])
+def test_prelu_weight_wrong_numel(op, shape, wnumel, channels):
+    x = torch.randn(shape)
+    w = torch.full((wnumel,), 0.25)
+    shape_str = "[" + ", ".join(map(str, shape)) + "]"
+    raises_unmodified(msg(op, f"weight has {wnumel} elements, but it must have 1 or one per channel "
+                              f"(input has {channels} channels in dim 1, input shape {shape_str})"),
+                      lambda: PRELU_OPS[op](x, w), x, w)
+
+
+@pytest.mark.parametrize("op", list(PRELU_OPS))
+@pytest.mark.parametrize("wshape", [(1, 4), (4, 1), (1, 1), (2, 2, 1)])
+def test_prelu_weight_too_many_dims(op, wshape):
+    x = torch.randn(2, 4, 3)
+    w = torch.full(wshape, 0.25)
+    shape_str = "[" + ", ".join(map(str, wshape)) + "]"
+    raises_unmodified(msg(op, f"weight must be a 0-dim or 1-D tensor, but got {len(wshape)} dims "
+                              f"(shape {shape_str})"),
+                      lambda: PRELU_OPS[op](x, w), x, w)
+
+
+@pytest.mark.parametrize("op", list(PRELU_OPS))
+@pytest.mark.parametrize("wdtype,name", [(torch.float64, "Double"), (torch.float16, "Half"),
+                                         (torch.bfloat16, "BFloat16"), (torch.int64, "Long")])
+def test_prelu_weight_wrong_dtype(op, wdtype, name):
+    x = torch.randn(2, 4, 3)
+    w = torch.ones(4, dtype=wdtype)
+    raises_unmodified(msg(op, f"expected weight to have the dtype of input (Float), but got {name}"),
+                      lambda: PRELU_OPS[op](x, w), x, w)
+
+
+def test_prelu_weight_wrong_dtype_with_grad():
+    x = torch.randn(2, 4, 3, requires_grad=True)
+    w = torch.ones(4, dtype=torch.float64, requires_grad=True)
+    raises_unmodified(msg("prelu", "expected weight to have the dtype of input (Float), but got Double"),
+                      lambda: RF.prelu(x, w), x, w)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_prelu_weight_wrong_device():
+    x = torch.randn(2, 4, 3)
+    w = torch.ones(4, device="cuda")
+    with pytest.raises(RuntimeError, match=msg("prelu", "expected weight and input on the same device, "
+                                                        "but weight is on cuda:0 and input is on cpu")):
+        R.prelu(x, w)
+    with pytest.raises(RuntimeError, match=msg("prelu", "expected weight and input on the same device, "
+                                                        "but weight is on cpu and input is on cuda:0")):
+        R.prelu(x.cuda(), w.cpu())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_backward_ops_wrong_device():
+    g = torch.randn(2, 4, 3, device="cuda")
+    x = torch.randn(2, 4, 3)
+    with pytest.raises(RuntimeError, match=msg("relu_backward", "expected grad_output and result on the "
+                                                                "same device")):
+        R.relu_backward(g, x)
+    with pytest.raises(RuntimeError, match=msg("abs_rectifier_backward", "expected grad_output and self "
+                                                                         "on the same device")):
+        R.abs_rectifier_backward(g, x)
+    idx = torch.zeros(2, 4, 3, dtype=torch.uint8)
+    with pytest.raises(RuntimeError, match=msg("maxout_backward", "expected indices and grad_output on "
+                                                                  "the same device")):
+        R.maxout_backward(g, idx, 2, 1)
+
+
+# ---------------------------------------------------------------------------
+# in-place on overlapping memory, and in-place autograd refusals
+
+@pytest.mark.parametrize("op,fn", [("relu_", lambda t: R.relu_(t)),
+                                   ("leaky_relu_", lambda t: R.leaky_relu_(t, 0.1)),
+                                   ("relu_", lambda t: RF.relu(t, inplace=True)),
+                                   ("leaky_relu_", lambda t: RF.leaky_relu(t, 0.3, inplace=True))])
+@pytest.mark.parametrize("case", [
+    "expand_1d", "expand_2d",
+    pytest.param("as_strided", marks=pytest.mark.xfail(
+        strict=True, reason="BUG (gap vs DESIGN §7): partial self-overlap without a 0 stride, "
+        "e.g. base.as_strided((3, 2), (1, 1)), is not detected (at::has_internal_overlap answers "
+        "TooHard, which the check lets through; torch's own relu_ does the same): the op writes "
+        "shared elements twice, leaky_relu_ applies the slope twice"))])
+def test_inplace_internal_overlap(op, fn, case):
+    base = torch.tensor([-1.0, -2.0, 3.0, -4.0, 5.0, -6.0])
+    if case == "expand_1d":
+        src = base[:1]
+        t = src.expand(4)
+        sizes, strides = "[4]", "[0]"
+    elif case == "expand_2d":
+        src = base[:3]
+        t = src.expand(2, 3)
+        sizes, strides = "[2, 3]", "[0, 1]"
+    else:
+        src = base
+        t = base.as_strided((3, 2), (1, 1))
+        sizes, strides = "[3, 2]", "[1, 1]"
+    before = base.clone()
+    with pytest.raises(RuntimeError, match=msg(op, "cannot write in place to a tensor whose elements "
+                                                   f"overlap in memory (sizes {sizes}, strides {strides})")):
+        fn(t)
+    assert torch.equal(base, before)
+    # the out-of-place op works on the same view
+    assert torch.equal(R.relu(t), torch.relu(t))
+
+
+def test_inplace_overlap_zeros_expand():
+    """The brief's example: torch.zeros(1).expand(4)."""
+    z = torch.zeros(1)
+    with pytest.raises(RuntimeError, match=msg("relu_", "cannot write in place")):
+        R.relu_(z.expand(4))
+    with pytest.raises(RuntimeError, match=msg("leaky_relu_", "cannot write in place")):
+        R.leaky_relu_(z.expand(4), 0.5)
+    assert torch.equal(z, torch.zeros(1))
+
+
+def test_leaky_relu_backward_negative_slope_on_result():
+    g = torch.randn(3)
+    y = torch.tensor([1.0, -0.5, 0.0])
+    raises_unmodified(msg("leaky_relu_backward", "cannot differentiate in-place leaky_relu_ with a "
+                                                 "negative slope (negative_slope = -0.5)"),
+                      lambda: R.leaky_relu_backward(g, y, -0.5, True), g, y)
+    # not an error for the out-of-place form, nor for slope >= 0
+    assert torch.equal(R.leaky_relu_backward(g, y, -0.5, False), torch.where(y > 0, g, g * -0.5))
+    assert torch.equal(R.leaky_relu_backward(g, y, 0.5, True), torch.where(y > 0, g, g * 0.5))
+
+
+@pytest.mark.parametrize("op,fn", [("relu_", lambda t: R.relu_(t)),
+                                   ("leaky_relu_", lambda t: R.leaky_relu_(t, 0.1))])
+def test_inplace_on_leaf_requiring_grad_names_op(op, fn):
+    leaf = torch.tensor([-1.0, 2.0, -3.0], requires_grad=True)
+    before = leaf.detach().clone()
+    with pytest.raises(RuntimeError, match=msg(op, "a leaf Variable that requires grad is being used in "
+                                                   "an in-place operation")):
+        fn(leaf)
+    assert torch.equal(leaf.detach(), before)
+    with pytest.raises(RuntimeError, match=msg(op, "a view of a leaf Variable that requires grad is "
+                                                   "being used in an in-place operation")):
+        fn(leaf[1:])
+    assert torch.equal(leaf.detach(), before)
+
+
+def test_undefined_tensors():
+    """Undefined (None) tensors where a tensor is required are rejected cleanly."""
+    with pytest.raises((RuntimeError, TypeError)):
+        R.relu(None)
+    with pytest.raises((RuntimeError, TypeError)):
+        R.prelu(torch.randn(3), None)
