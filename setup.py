@@ -9,6 +9,7 @@ Environment switches:
   RECTIFIERS_CUDA=0|1   compile the CUDA kernels (default: 1 when nvcc and a
                         CUDA build of torch are present; a GPU is not needed)
   TORCH_CUDA_ARCH_LIST  CUDA archs (default "8.0;9.0")
+  RECTIFIERS_CPU_DEFAULT_ONLY=1  build only the baseline CPU loops
 """
 
 import glob
@@ -49,18 +50,32 @@ def sources(pattern):
     return sorted(glob.glob(os.path.join("csrc", pattern), recursive=True))
 
 
+def pip_cuda_includes():
+    """cuSPARSE/cuBLAS headers that ATen's CUDA headers include: pip's CUDA torch
+    ships them under site-packages/nvidia; a minimal toolkit may lack them."""
+    site = os.path.dirname(os.path.dirname(torch.__file__))
+    return sorted(glob.glob(os.path.join(site, "nvidia", "cu*", "include")))
+
+
 def extension():
     with_cuda = cuda_wanted()
     cxx_sources = sources("**/*.cpp")
     cuda_sources = sources("cuda/**/*.cu") if with_cuda else []
     cxx_sources = [s for s in cxx_sources if with_cuda or not s.startswith(os.path.join("csrc", "cuda"))]
     define_macros = []
+    if os.environ.get("RECTIFIERS_CPU_DEFAULT_ONLY", "0") == "1":
+        # Only the baseline CPU loops (no AVX2/AVX-512 builds).
+        define_macros.append(("RECTIFIERS_CPU_DEFAULT_ONLY", None))
     cxx_flags = ["-O3", "-fvisibility=hidden"]
-    nvcc_flags = ["-O3", "--expt-relaxed-constexpr"]
+    nvcc_flags = ["-O3", "--expt-relaxed-constexpr", "--extended-lambda"]
     if with_cuda:
         archs = os.environ.setdefault("TORCH_CUDA_ARCH_LIST", CUDA_ARCHS_DEFAULT)
         define_macros += [("RECTIFIERS_WITH_CUDA", None), ("RECTIFIERS_CUDA_ARCHS", '"' + archs.replace(";", ",") + '"')]
         builder = cpp_extension.CUDAExtension
+        # -idirafter: searched after the toolkit, so it only fills in what is missing.
+        for path in pip_cuda_includes():
+            nvcc_flags += ["-Xcompiler", f"-idirafter{path}"]
+            cxx_flags += [f"-idirafter{path}"]
     else:
         builder = cpp_extension.CppExtension
     return builder(

@@ -23,8 +23,9 @@ Tensor relu(const Tensor& input) {
 }
 
 Tensor& relu_(Tensor& input) {
-  static const auto h = op<Tensor&(Tensor&)>("rectifiers::relu_");
-  return h.call(input);
+  static const auto h = op<void(Tensor&)>("rectifiers::relu_");
+  h.call(input);
+  return input;
 }
 
 Tensor leaky_relu(const Tensor& input, double negative_slope) {
@@ -33,8 +34,9 @@ Tensor leaky_relu(const Tensor& input, double negative_slope) {
 }
 
 Tensor& leaky_relu_(Tensor& input, double negative_slope) {
-  static const auto h = op<Tensor&(Tensor&, double)>("rectifiers::leaky_relu_");
-  return h.call(input, negative_slope);
+  static const auto h = op<void(Tensor&, double)>("rectifiers::leaky_relu_");
+  h.call(input, negative_slope);
+  return input;
 }
 
 Tensor prelu(const Tensor& input, const Tensor& weight) {

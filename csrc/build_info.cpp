@@ -1,7 +1,7 @@
 #include <ATen/Context.h>
 #include <torch/version.h>
 
-#include <sstream>
+#include <string>
 
 #include "rectifiers.h"
 
@@ -16,16 +16,15 @@
 namespace rectifiers {
 
 std::string build_info() {
-  std::ostringstream out;
-  out << "torch=" << TORCH_VERSION;
+  std::string out = std::string("torch=") + TORCH_VERSION;
 #ifdef RECTIFIERS_WITH_CUDA
-  out << " cuda=" << CUDART_VERSION / 1000 << "." << (CUDART_VERSION % 1000) / 10
-      << " cuda_archs=" << RECTIFIERS_CUDA_ARCHS;
+  out += " cuda=" + std::to_string(CUDART_VERSION / 1000) + "." +
+         std::to_string((CUDART_VERSION % 1000) / 10) + " cuda_archs=" + RECTIFIERS_CUDA_ARCHS;
 #else
-  out << " cuda=none";
+  out += " cuda=none";
 #endif
-  out << " cpu=" << cpu_code_paths() << " cpu_selected=" << cpu_selected_code_path();
-  return out.str();
+  out += " cpu=" + cpu_code_paths() + " cpu_selected=" + cpu_selected_code_path();
+  return out;
 }
 
 }  // namespace rectifiers

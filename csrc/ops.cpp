@@ -4,12 +4,13 @@
 
 TORCH_LIBRARY(rectifiers, m) {
   m.def("relu(Tensor self) -> Tensor", {at::Tag::pointwise});
-  m.def("relu_(Tensor(a!) self) -> Tensor(a!)", {at::Tag::pointwise});
+  // In-place ops return nothing: torch.compile only functionalizes custom
+  // mutating ops whose outputs carry no alias annotation.
+  m.def("relu_(Tensor(a!) self) -> ()", {at::Tag::pointwise});
   m.def("relu_backward(Tensor grad_output, Tensor result) -> Tensor", {at::Tag::pointwise});
 
   m.def("leaky_relu(Tensor self, float negative_slope=0.01) -> Tensor", {at::Tag::pointwise});
-  m.def("leaky_relu_(Tensor(a!) self, float negative_slope=0.01) -> Tensor(a!)",
-        {at::Tag::pointwise});
+  m.def("leaky_relu_(Tensor(a!) self, float negative_slope=0.01) -> ()", {at::Tag::pointwise});
   m.def(
       "leaky_relu_backward(Tensor grad_output, Tensor self, float negative_slope, "
       "bool self_is_result) -> Tensor",

@@ -7,6 +7,7 @@
 #include <torch/autograd.h>
 #include <torch/library.h>
 
+#include "../common/checks.h"
 #include "../common/shapes.h"
 #include "../rectifiers.h"
 
@@ -52,7 +53,6 @@ struct ReluInPlace : Function<ReluInPlace> {
       at::AutoDispatchBelowADInplaceOrView guard;
       rectifiers::relu_(x);
     }
-    torch::autograd::impl::bump_version(x);
     ctx->mark_dirty({x});
     ctx->save_for_backward({x});
     return x;
@@ -94,7 +94,6 @@ struct LeakyReluInPlace : Function<LeakyReluInPlace> {
       at::AutoDispatchBelowADInplaceOrView guard;
       rectifiers::leaky_relu_(x, slope);
     }
-    torch::autograd::impl::bump_version(x);
     ctx->saved_data["slope"] = slope;
     ctx->mark_dirty({x});
     ctx->save_for_backward({x});
@@ -192,14 +191,21 @@ struct PreluBackward : Function<PreluBackward> {
   }
 };
 
-struct Maxout : Function<Maxout> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x, int64_t pool_size, int64_t dim) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    auto [values, indices] = rectifiers::maxout_with_indices(x, pool_size, dim);
+// Values are differentiable; the indices are not. Only the compact indices
+// are saved, never the input.
+struct MaxoutWithIndices : Function<MaxoutWithIndices> {
+  static variable_list forward(AutogradContext* ctx, const Tensor& x, int64_t pool_size,
+                               int64_t dim) {
+    Tensor values, indices;
+    {
+      at::AutoDispatchBelowADInplaceOrView guard;
+      std::tie(values, indices) = rectifiers::maxout_with_indices(x, pool_size, dim);
+    }
     ctx->saved_data["pool_size"] = pool_size;
     ctx->saved_data["dim"] = dim;
     ctx->save_for_backward({indices});
-    return values;
+    ctx->mark_non_differentiable({indices});
+    return {values, indices};
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     return {rectifiers::maxout_backward(grads[0], ctx->get_saved_variables()[0],
@@ -233,17 +239,15 @@ struct MaxoutBackward : Function<MaxoutBackward> {
 };
 
 Tensor relu(const Tensor& x) { return Relu::apply(x); }
-Tensor& relu_(Tensor& x) {
+void relu_(Tensor& x) {
   check_in_place("relu_", x);
   ReluInPlace::apply(x);
-  return x;
 }
 Tensor relu_backward(const Tensor& g, const Tensor& y) { return ReluBackward::apply(g, y); }
 Tensor leaky_relu(const Tensor& x, double slope) { return LeakyRelu::apply(x, slope); }
-Tensor& leaky_relu_(Tensor& x, double slope) {
+void leaky_relu_(Tensor& x, double slope) {
   check_in_place("leaky_relu_", x);
   LeakyReluInPlace::apply(x, slope);
-  return x;
 }
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool self_is_result) {
   return LeakyReluBackward::apply(g, x, slope, self_is_result);
@@ -259,19 +263,18 @@ std::tuple<Tensor, Tensor> prelu_backward(const Tensor& g, const Tensor& x, cons
 }
 
 Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
+  checks::maxout_args("maxout", x, pool_size, dim);  // errors name the op the user called
   if (!(at::GradMode::is_enabled() && x.requires_grad())) {
     // Nothing to differentiate: skip computing and saving the indices.
     at::AutoDispatchBelowADInplaceOrView guard;
     return rectifiers::maxout(x, pool_size, dim);
   }
-  return Maxout::apply(x, pool_size, dim);
+  return MaxoutWithIndices::apply(x, pool_size, dim)[0];
 }
 
 std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_size, int64_t dim) {
-  TORCH_CHECK(!(at::GradMode::is_enabled() && x.requires_grad()),
-              "rectifiers::maxout_with_indices is not differentiable; use rectifiers::maxout");
-  at::AutoDispatchBelowADInplaceOrView guard;
-  return rectifiers::maxout_with_indices(x, pool_size, dim);
+  auto out = MaxoutWithIndices::apply(x, pool_size, dim);
+  return {out[0], out[1]};
 }
 
 Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size, int64_t dim) {

@@ -3,6 +3,10 @@
 #include <ATen/MemoryOverlap.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
 namespace rectifiers::checks {
 
 void floating(const char* op, const at::Tensor& t, const char* arg) {
@@ -34,8 +38,31 @@ void same_sizes(const char* op, const at::Tensor& ref, const char* ref_arg, cons
               t.sym_sizes());
 }
 
+namespace {
+
+// True when no two elements can share memory: with dims sorted by stride,
+// each stride exceeds the furthest offset the smaller dims reach. Sliced and
+// permuted views pass; stride-0 and other self-overlapping views do not.
+bool provably_non_overlapping(const at::Tensor& t) {
+  if (t.is_non_overlapping_and_dense()) return true;
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride|, size)
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.size(d) == 0) return true;
+    if (t.size(d) > 1) dims.emplace_back(std::abs(t.stride(d)), t.size(d));
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t reach = 0;
+  for (const auto& [stride, size] : dims) {
+    if (stride <= reach) return false;
+    reach += (size - 1) * stride;
+  }
+  return true;
+}
+
+}  // namespace
+
 void writable_in_place(const char* op, const at::Tensor& t) {
-  TORCH_CHECK(at::has_internal_overlap(t) != at::MemOverlap::Yes, "rectifiers::", op,
+  TORCH_CHECK(provably_non_overlapping(t), "rectifiers::", op,
               ": cannot write in place to a tensor whose elements overlap in memory (sizes ",
               t.sym_sizes(), ", strides ", t.sym_strides(),
               "); call .clone() first or use the out-of-place op");

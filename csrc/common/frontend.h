@@ -74,12 +74,11 @@ struct Ops {
     return out;
   }
 
-  static at::Tensor& relu_(at::Tensor& x) {
+  static void relu_(at::Tensor& x) {
     checks::floating("relu_", x);
     checks::writable_in_place("relu_", x);
     auto iter = unary_iter(x, x);
     Backend::relu(iter);
-    return x;
   }
 
   static at::Tensor relu_backward(const at::Tensor& grad, const at::Tensor& result) {
@@ -98,12 +97,11 @@ struct Ops {
     return out;
   }
 
-  static at::Tensor& leaky_relu_(at::Tensor& x, double slope) {
+  static void leaky_relu_(at::Tensor& x, double slope) {
     checks::floating("leaky_relu_", x);
     checks::writable_in_place("leaky_relu_", x);
     auto iter = unary_iter(x, x);
     Backend::leaky_relu(iter, slope);
-    return x;
   }
 
   static at::Tensor leaky_relu_backward(const at::Tensor& grad, const at::Tensor& x, double slope,

@@ -1,275 +1,76 @@
 #include "kernels.h"
 
+#include <ATen/Version.h>
+
 #include "../rectifiers.h"
-
-#include <ATen/ATen.h>
-#include <ATen/Dispatch.h>
-#include <ATen/OpMathType.h>
-#include <ATen/cpu/vec/functional.h>
-#include <ATen/cpu/vec/vec.h>
-#include <ATen/native/cpu/Loops.h>
-
-#include "../common/rectifier_math.h"
-#include "../common/shapes.h"
+#include "table.h"
 
 namespace rectifiers::cpu {
 namespace {
 
-using at::vec::Vectorized;
-
-#define RECTIFIERS_DISPATCH_FLOATING(TYPE, NAME, ...) \
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, TYPE, NAME, __VA_ARGS__)
-
-// Runs `op` (scalar) / `vec_op` (SIMD) on op-math values: float16 and
-// bfloat16 lanes are widened to float and the result rounded once, exactly
-// as ATen's own kernels do, so results match PyTorch bit for bit.
-template <typename scalar_t, typename Op, typename VecOp>
-void unary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
-  using opmath_t = at::opmath_type<scalar_t>;
-  using Vec = Vectorized<scalar_t>;
-  if constexpr (std::is_same_v<scalar_t, opmath_t>) {
-    at::native::cpu_kernel_vec(
-        iter, [op](scalar_t x) -> scalar_t { return op(x); }, [vec_op](Vec x) { return vec_op(x); });
-  } else {
-    at::native::cpu_kernel_vec(
-        iter, [op](scalar_t x) -> scalar_t { return scalar_t(op(opmath_t(x))); },
-        [vec_op](Vec x) {
-          auto [x0, x1] = at::vec::convert_to_float<scalar_t>(x);
-          return at::vec::convert_from_float<scalar_t>(vec_op(x0), vec_op(x1));
-        });
-  }
+// ATen's choice of instruction set for this CPU (honours ATEN_CPU_CAPABILITY).
+const char* selected_name() {
+#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+  static const std::string aten = at::get_cpu_capability();
+  if (aten == "AVX512") return "avx512";
+  if (aten == "AVX2") return "avx2";
+#endif
+  return "default";
 }
 
-template <typename scalar_t, typename Op, typename VecOp>
-void binary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
-  using opmath_t = at::opmath_type<scalar_t>;
-  using Vec = Vectorized<scalar_t>;
-  if constexpr (std::is_same_v<scalar_t, opmath_t>) {
-    at::native::cpu_kernel_vec(
-        iter, [op](scalar_t a, scalar_t b) -> scalar_t { return op(a, b); },
-        [vec_op](Vec a, Vec b) { return vec_op(a, b); });
-  } else {
-    at::native::cpu_kernel_vec(
-        iter,
-        [op](scalar_t a, scalar_t b) -> scalar_t { return scalar_t(op(opmath_t(a), opmath_t(b))); },
-        [vec_op](Vec a, Vec b) {
-          auto [a0, a1] = at::vec::convert_to_float<scalar_t>(a);
-          auto [b0, b1] = at::vec::convert_to_float<scalar_t>(b);
-          return at::vec::convert_from_float<scalar_t>(vec_op(a0, b0), vec_op(a1, b1));
-        });
-  }
-}
-
-// The SIMD twins of rectifier_math.h. blendv(a, b, mask) takes b where mask.
-template <typename V>
-V vec_leaky(V x, V slope) {
-  return V::blendv(x * slope, x, x > V(0));
-}
-
-template <typename V>
-V vec_leaky_backward(V grad, V x, V slope) {
-  return V::blendv(grad * slope, grad, x > V(0));
+const Table& table() {
+  static const Table& chosen = [&]() -> const Table& {
+#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+    const std::string name = selected_name();
+    if (name == "avx512") return table_avx512();
+    if (name == "avx2") return table_avx2();
+#endif
+    return table_default();
+  }();
+  return chosen;
 }
 
 }  // namespace
 
-void Kernels::relu(at::TensorIteratorBase& iter) {
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::relu", [&] {
-    unary_loop<scalar_t>(
-        iter, [](auto x) { return math::relu(x); },
-        [](auto x) {
-          using V = decltype(x);
-          return V::blendv(x, V(0), x < V(0));
-        });
-  });
-}
-
-void Kernels::relu_backward(at::TensorIteratorBase& iter) {
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::relu_backward", [&] {
-    binary_loop<scalar_t>(
-        iter, [](auto g, auto y) { return math::relu_backward(g, y); },
-        [](auto g, auto y) {
-          using V = decltype(g);
-          return V::blendv(g, V(0), y <= V(0));
-        });
-  });
-}
-
+void Kernels::relu(at::TensorIteratorBase& iter) { table().relu(iter); }
+void Kernels::relu_backward(at::TensorIteratorBase& iter) { table().relu_backward(iter); }
 void Kernels::leaky_relu(at::TensorIteratorBase& iter, double slope) {
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::leaky_relu", [&] {
-    using opmath_t = at::opmath_type<scalar_t>;
-    const auto a = static_cast<opmath_t>(slope);
-    unary_loop<scalar_t>(
-        iter, [a](opmath_t x) { return math::leaky(x, a); },
-        [a](Vectorized<opmath_t> x) { return vec_leaky(x, Vectorized<opmath_t>(a)); });
-  });
+  table().leaky_relu(iter, slope);
 }
-
 void Kernels::leaky_relu_backward(at::TensorIteratorBase& iter, double slope) {
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::leaky_relu_backward", [&] {
-    using opmath_t = at::opmath_type<scalar_t>;
-    const auto a = static_cast<opmath_t>(slope);
-    binary_loop<scalar_t>(
-        iter, [a](opmath_t g, opmath_t x) { return math::leaky_backward(g, x, a); },
-        [a](Vectorized<opmath_t> g, Vectorized<opmath_t> x) {
-          return vec_leaky_backward(g, x, Vectorized<opmath_t>(a));
-        });
-  });
+  table().leaky_relu_backward(iter, slope);
 }
-
-void Kernels::prelu(at::TensorIteratorBase& iter) {
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::prelu", [&] {
-    binary_loop<scalar_t>(
-        iter, [](auto x, auto w) { return math::leaky(x, w); },
-        [](auto x, auto w) { return vec_leaky(x, w); });
-  });
-}
-
+void Kernels::prelu(at::TensorIteratorBase& iter) { table().prelu(iter); }
 void Kernels::prelu_backward(const at::Tensor& grad, const at::Tensor& x,
                              const at::Tensor& weight_b, at::Tensor& grad_input,
                              at::Tensor& grad_weight) {
-  // Per-element weight gradient, then a reduction over every dim but 1.
-  auto grad_weight_full = at::empty_like(x, at::MemoryFormat::Preserve);
-  auto iter = at::TensorIteratorConfig()
-                  .add_output(grad_input)
-                  .add_output(grad_weight_full)
-                  .add_const_input(grad)
-                  .add_const_input(x)
-                  .add_const_input(weight_b)
-                  .build();
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::prelu_backward", [&] {
-    using opmath_t = at::opmath_type<scalar_t>;
-    at::native::cpu_kernel_multiple_outputs(
-        iter, [](scalar_t g, scalar_t xv, scalar_t w) -> std::tuple<scalar_t, scalar_t> {
-          const opmath_t gf = g, xf = xv, wf = w;
-          return {scalar_t(math::leaky_backward(gf, xf, wf)),
-                  scalar_t(math::prelu_weight_grad(gf, xf))};
-        });
-  });
-  grad_weight.copy_(shapes::prelu_reduce_to_weight(grad_weight_full, x, grad_weight));
+  table().prelu_backward(grad, x, weight_b, grad_input, grad_weight);
 }
-
-void Kernels::abs_rectifier(at::TensorIteratorBase& iter) {
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::abs_rectifier", [&] {
-    unary_loop<scalar_t>(
-        iter, [](auto x) { return math::abs_rectifier(x); }, [](auto x) { return x.abs(); });
-  });
-}
-
+void Kernels::abs_rectifier(at::TensorIteratorBase& iter) { table().abs_rectifier(iter); }
 void Kernels::abs_rectifier_backward(at::TensorIteratorBase& iter) {
-  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::abs_rectifier_backward", [&] {
-    binary_loop<scalar_t>(
-        iter, [](auto g, auto x) { return math::abs_rectifier_backward(g, x); },
-        [](auto g, auto x) {
-          using V = decltype(g);
-          const V zero(0), one(1);
-          return g * (V::blendv(zero, one, zero < x) - V::blendv(zero, one, x < zero));
-        });
-  });
+  table().abs_rectifier_backward(iter);
 }
-
-namespace {
-
-// Maxout walks the output with a TensorIterator over "plane 0" of the input
-// (the first element of every group, a strided view shaped like the output);
-// the other k-1 members of a group sit at fixed byte offsets from it. This
-// handles any strides with no copy.
-at::Tensor group_plane(const at::Tensor& t, int64_t pool_size, int64_t dim, int64_t& step) {
-  auto grouped = t.unflatten(dim, {t.size(dim) / pool_size, pool_size});
-  step = grouped.stride(dim + 1) * static_cast<int64_t>(t.element_size());
-  return grouped.select(dim + 1, 0);
-}
-
-}  // namespace
-
 void Kernels::maxout(const at::Tensor& x, int64_t pool_size, int64_t dim, at::Tensor& values,
                      const at::Tensor& indices) {
-  int64_t step = 0;
-  auto plane = group_plane(x, pool_size, dim, step);
-  const bool with_indices = indices.defined();
-  at::TensorIteratorConfig config;
-  config.check_all_same_dtype(false).resize_outputs(false).add_output(values);
-  if (with_indices) config.add_output(indices);
-  config.add_const_input(plane);
-  auto iter = config.build();
-  const auto index_dtype = with_indices ? indices.scalar_type() : at::kByte;
-
-  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::maxout", [&] {
-    using opmath_t = at::opmath_type<scalar_t>;
-    auto run = [&](auto index_tag) {
-      using index_t = decltype(index_tag);
-      iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
-        char* out = data[0];
-        char* idx = with_indices ? data[1] : nullptr;
-        const char* in = data[with_indices ? 2 : 1];
-        const int64_t out_stride = strides[0];
-        const int64_t idx_stride = with_indices ? strides[1] : 0;
-        const int64_t in_stride = strides[with_indices ? 2 : 1];
-        for (int64_t i = 0; i < n; ++i) {
-          const char* group = in + i * in_stride;
-          scalar_t best = *reinterpret_cast<const scalar_t*>(group);
-          int64_t best_j = 0;
-          for (int64_t j = 1; j < pool_size; ++j) {
-            const scalar_t v = *reinterpret_cast<const scalar_t*>(group + j * step);
-            if (math::maxout_takes<opmath_t>(v, best)) {
-              best = v;
-              best_j = j;
-            }
-          }
-          *reinterpret_cast<scalar_t*>(out + i * out_stride) = best;
-          if (with_indices) {
-            *reinterpret_cast<index_t*>(idx + i * idx_stride) = static_cast<index_t>(best_j);
-          }
-        }
-      });
-    };
-    if (index_dtype == at::kByte) {
-      run(uint8_t{});
-    } else {
-      run(int32_t{});
-    }
-  });
+  table().maxout(x, pool_size, dim, values, indices);
 }
-
 void Kernels::maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
                               int64_t pool_size, int64_t dim, at::Tensor& grad_input) {
-  int64_t step = 0;
-  auto plane = group_plane(grad_input, pool_size, dim, step);
-  auto iter = at::TensorIteratorConfig()
-                  .check_all_same_dtype(false)
-                  .resize_outputs(false)
-                  .add_output(plane)
-                  .add_const_input(grad)
-                  .add_const_input(indices)
-                  .build();
-  RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::maxout_backward", [&] {
-    auto run = [&](auto index_tag) {
-      using index_t = decltype(index_tag);
-      iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
-        for (int64_t i = 0; i < n; ++i) {
-          char* group = data[0] + i * strides[0];
-          const scalar_t g = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);
-          const int64_t chosen = *reinterpret_cast<const index_t*>(data[2] + i * strides[2]);
-          // Every member of the group is written exactly once.
-          for (int64_t j = 0; j < pool_size; ++j) {
-            *reinterpret_cast<scalar_t*>(group + j * step) = j == chosen ? g : scalar_t(0);
-          }
-        }
-      });
-    };
-    if (indices.scalar_type() == at::kByte) {
-      run(uint8_t{});
-    } else {
-      run(int32_t{});
-    }
-  });
+  table().maxout_backward(grad, indices, pool_size, dim, grad_input);
 }
 
 }  // namespace rectifiers::cpu
 
 namespace rectifiers {
 
-std::string cpu_code_paths() { return "default"; }
-std::string cpu_selected_code_path() { return "default"; }
+std::string cpu_code_paths() {
+#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+  return "default,avx2,avx512";
+#else
+  return "default";
+#endif
+}
+
+std::string cpu_selected_code_path() { return rectifiers::cpu::selected_name(); }
 
 }  // namespace rectifiers

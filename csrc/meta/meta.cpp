@@ -15,15 +15,12 @@ at::Tensor unary(const char* op, const at::Tensor& x) {
   return shapes::empty_elementwise(x);
 }
 
-at::Tensor& unary_(const char* op, at::Tensor& x) {
-  checks::floating(op, x);
-  return x;
-}
+void unary_(const char* op, at::Tensor& x) { checks::floating(op, x); }
 
 at::Tensor relu(const at::Tensor& x) { return unary("relu", x); }
-at::Tensor& relu_(at::Tensor& x) { return unary_("relu_", x); }
+void relu_(at::Tensor& x) { unary_("relu_", x); }
 at::Tensor leaky_relu(const at::Tensor& x, double) { return unary("leaky_relu", x); }
-at::Tensor& leaky_relu_(at::Tensor& x, double) { return unary_("leaky_relu_", x); }
+void leaky_relu_(at::Tensor& x, double) { unary_("leaky_relu_", x); }
 at::Tensor abs_rectifier(const at::Tensor& x) { return unary("abs_rectifier", x); }
 
 at::Tensor relu_backward(const at::Tensor& grad, const at::Tensor& result) {

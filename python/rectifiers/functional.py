@@ -12,14 +12,16 @@ __all__ = ["relu", "leaky_relu", "prelu", "abs_rectifier", "maxout"]
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x), like ``torch.nn.functional.relu``. d/dx at 0 is 0."""
     if inplace:
-        return torch.ops.rectifiers.relu_(input)
+        torch.ops.rectifiers.relu_(input)
+        return input
     return torch.ops.rectifiers.relu(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x, like ``F.leaky_relu``. d/dx at 0 is negative_slope."""
     if inplace:
-        return torch.ops.rectifiers.leaky_relu_(input, negative_slope)
+        torch.ops.rectifiers.leaky_relu_(input, negative_slope)
+        return input
     return torch.ops.rectifiers.leaky_relu(input, negative_slope)
 
 

@@ -234,9 +234,6 @@ def test_maxout_zero_dim_input(op):
                           lambda: MAXOUT_OPS[op](x, 1, dim), x)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when the input requires grad, maxout's argument errors "
-                   "name rectifiers::maxout_with_indices (the op its autograd forward calls) instead "
-                   "of rectifiers::maxout, the op the user called")
 @pytest.mark.parametrize("case", ["pool_0", "pool_-1", "not_dividing", "dim_out_of_range", "zero_dim"])
 def test_maxout_errors_with_grad_name_maxout(case):
     shape, pool, dim, text = {
@@ -339,11 +336,7 @@ def test_backward_ops_wrong_device():
                                    ("leaky_relu_", lambda t: RF.leaky_relu(t, 0.3, inplace=True))])
 @pytest.mark.parametrize("case", [
     "expand_1d", "expand_2d",
-    pytest.param("as_strided", marks=pytest.mark.xfail(
-        strict=True, reason="BUG (gap vs DESIGN §7): partial self-overlap without a 0 stride, "
-        "e.g. base.as_strided((3, 2), (1, 1)), is not detected (at::has_internal_overlap answers "
-        "TooHard, which the check lets through; torch's own relu_ does the same): the op writes "
-        "shared elements twice, leaky_relu_ applies the slope twice"))])
+    "as_strided"])
 def test_inplace_internal_overlap(op, fn, case):
     base = torch.tensor([-1.0, -2.0, 3.0, -4.0, 5.0, -6.0])
     if case == "expand_1d":

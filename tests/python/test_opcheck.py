@@ -29,24 +29,6 @@ ALL_OPS = [
 ]
 IN_PLACE = {"relu_", "leaky_relu_"}
 
-# Genuine library defects, found by these tests (csrc/ is not ours to fix here).
-BUG_INPLACE_ALIAS = (
-    "BUG: in-place ops are declared `(Tensor(a!) self) -> Tensor(a!)`; AOT dispatch / "
-    "functionalization (torch.compile, export decompositions) refuses custom ops whose output "
-    "aliases an input: 'Found a custom (non-ATen) operator whose output has alias annotations: "
-    "rectifiers::relu_(Tensor(a!) self) -> Tensor(a!). We only support functionalizing operators "
-    "whose outputs do not have alias annotations'. Fix: declare them `-> ()` (mutating, no "
-    "returned alias) and return the input from the Python/C++ wrappers."
-)
-BUG_MAXOUT_WITH_INDICES_GRAD = (
-    "BUG: rectifiers::maxout_with_indices raises 'rectifiers::maxout_with_indices is not "
-    "differentiable; use rectifiers::maxout' when its input requires grad (Autograd kernel "
-    "TORCH_CHECKs GradMode && requires_grad) instead of returning differentiable values "
-    "(DESIGN §1: autograd for every op; ATen's *_with_indices ops are differentiable), so "
-    "opcheck's test_schema, test_faketensor and test_aot_dispatch_dynamic fail on it."
-)
-
-
 def make(shape, layout, dtype, device, requires_grad=False, positive=False, seed=0):
     """A tensor with a few exact zeros (the kink) and, for channels_last, that layout."""
     g = torch.Generator().manual_seed(seed)
@@ -153,10 +135,6 @@ def cases():
                 for rg in ([False] if name in IN_PLACE else [False, True]):
                     for util in TEST_UTILS:
                         marks = []
-                        if name in IN_PLACE and util == "test_aot_dispatch_dynamic":
-                            marks.append(pytest.mark.xfail(strict=True, reason=BUG_INPLACE_ALIAS))
-                        if name == "maxout_with_indices" and rg and util != "test_autograd_registration":
-                            marks.append(pytest.mark.xfail(strict=True, reason=BUG_MAXOUT_WITH_INDICES_GRAD))
                         dname = str(dtype).replace("torch.", "")
                         yield pytest.param(
                             name, layout, dtype, rg, util, marks=marks,

@@ -1,0 +1,19 @@
+// AVX-512 build of the CPU loops, chosen at run time only on CPUs that have it.
+#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt")
+// What -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma would define; the
+// headers (Sleef's among them) test these.
+#define __AVX__ 1
+#define __AVX2__ 1
+#define __FMA__ 1
+#define __F16C__ 1
+#define __AVX512F__ 1
+#define __AVX512BW__ 1
+#define __AVX512VL__ 1
+#define __AVX512DQ__ 1
+#define CPU_CAPABILITY AVX512
+#define CPU_CAPABILITY_AVX512
+#define RECTIFIERS_CPU_NS avx512
+#define RECTIFIERS_CPU_TABLE table_avx512
+#include "kernels_impl.h"
+#endif

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The prepared check for a lent GPU machine (torch + CUDA + nvcc there, no
+# internet): builds the extension in place for this GPU's arch, runs the CUDA
+# tests (gradcheck on CUDA included) and a quick GPU benchmark against PyTorch
+# native, prints a summary, and copies its log to $OUT when that is set.
+# Budget: well under 8 minutes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log="${OUT:-/tmp}/gpu-check.log"
+exec > >(tee "$log") 2>&1
+start=$SECONDS
+status() { printf '%-28s %s\n' "$1" "$2" >>/tmp/gpu-check-summary; }
+: >/tmp/gpu-check-summary
+
+nvidia-smi -L || true
+python -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
+arch=$(python -c "import torch; print('%d.%d' % torch.cuda.get_device_capability())")
+# The image's g++ 13 rejects the AVX2/AVX-512 CPU builds (always_inline
+# target mismatch in libstdc++); this check is about CUDA, so skip them.
+export RECTIFIERS_CPU_DEFAULT_ONLY=1
+export TORCH_CUDA_ARCH_LIST="$arch" RECTIFIERS_CUDA=1 MAX_JOBS="$(nproc)" PYTHONPATH="$PWD/python"
+
+echo "== build (arch $arch)"
+if timeout 240 python setup.py -q build_ext --inplace >/tmp/gpu-build.log 2>&1; then
+  status build "ok ($((SECONDS - start)) s)"
+else
+  grep -m10 -A3 'error:' /tmp/gpu-build.log | cut -c1-300; status build FAILED
+fi
+echo "== build_info"
+if info=$(timeout 60 python -c "import rectifiers; print(rectifiers.build_info())" 2>&1); then
+  status build_info "$info"
+else
+  status build_info "FAILED: $(echo "$info" | tail -2)"
+fi
+
+echo "== CUDA tests"
+timeout 120 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py \
+  tests/python/test_ops.py tests/python/test_autograd.py -k cuda -rf 2>&1 | tail -40
+status "CUDA tests" "$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -1)"
+
+echo "== GPU benchmark (quick)"
+timeout 60 python benchmarks/bench.py --device cuda --quick 2>&1 | tail -60
+status benchmark "exit $?"
+
+echo "== summary ($((SECONDS - start)) s)"
+cat /tmp/gpu-check-summary
