@@ -139,6 +139,41 @@ __global__ void prelu_backward_kernel(const scalar_t* __restrict__ grad,
   if (threadIdx.x == 0) partial[c * gridDim.y + slice] = sums[0];
 }
 
+// The same for channels innermost in memory (channels_last, or [N, C]):
+// a warp covers 32 neighbouring channels of one row, so loads coalesce.
+constexpr int kTileChannels = 32;
+constexpr int kTileRows = 8;
+
+template <typename scalar_t, typename index_t>
+__global__ void prelu_backward_channels_last_kernel(
+    const scalar_t* __restrict__ grad, const scalar_t* __restrict__ x,
+    const scalar_t* __restrict__ weight, scalar_t* __restrict__ grad_input,
+    at::opmath_type<scalar_t>* __restrict__ partial, index_t rows, index_t channels) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  __shared__ opmath_t sums[kTileRows][kTileChannels];
+  const index_t c = static_cast<index_t>(blockIdx.x) * kTileChannels + threadIdx.x;
+  const index_t slice = blockIdx.y;
+  opmath_t acc = 0;
+  if (c < channels) {
+    const opmath_t w = weight[c];
+    for (index_t r = slice * kTileRows + threadIdx.y; r < rows;
+         r += static_cast<index_t>(gridDim.y) * kTileRows) {
+      const index_t pos = r * channels + c;
+      const opmath_t g = grad[pos];
+      const opmath_t xv = x[pos];
+      grad_input[pos] = static_cast<scalar_t>(math::leaky_backward(g, xv, w));
+      acc += math::prelu_weight_grad(g, xv);
+    }
+  }
+  sums[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < channels) {
+    opmath_t total = 0;
+    for (int row = 0; row < kTileRows; ++row) total += sums[row][threadIdx.x];
+    partial[c * gridDim.y + slice] = total;
+  }
+}
+
 template <typename scalar_t>
 __global__ void sum_slices_kernel(const at::opmath_type<scalar_t>* __restrict__ partial,
                                   scalar_t* __restrict__ grad_weight, int64_t channels,
@@ -249,24 +284,45 @@ void Kernels::prelu_backward(const at::Tensor& grad, const at::Tensor& x,
   if (!shared_weight) shape = around(xc, 1);
   const int64_t channels = shape.size;
   const int64_t per_channel = shape.outer * shape.inner;
-  const int64_t max_slices = std::max<int64_t>(
-      1, at::cuda::getCurrentDeviceProperties()->multiProcessorCount * 8 / channels);
-  const int slices = static_cast<int>(std::min<int64_t>({blocks_for(per_channel), max_slices, 65535}));
+  const bool channels_innermost = !shared_weight && shape.inner == 1;
+  const int64_t sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+  int slices;
+  dim3 grid, block;
+  if (channels_innermost) {
+    const int64_t tiles = (channels + kTileChannels - 1) / kTileChannels;
+    const int64_t max_slices = std::max<int64_t>(1, sms * 8 / tiles);
+    slices = static_cast<int>(std::min<int64_t>(
+        {(per_channel + kTileRows - 1) / kTileRows, max_slices, 65535}));
+    grid = dim3(static_cast<unsigned>(tiles), static_cast<unsigned>(slices));
+    block = dim3(kTileChannels, kTileRows);
+  } else {
+    const int64_t max_slices = std::max<int64_t>(1, sms * 8 / channels);
+    slices = static_cast<int>(std::min<int64_t>({blocks_for(per_channel), max_slices, 65535}));
+    grid = dim3(static_cast<unsigned>(channels), static_cast<unsigned>(slices));
+    block = dim3(kThreads);
+  }
   auto partial = at::empty({channels * slices},
                            x.options().dtype(at::toOpMathType(x.scalar_type())));
-  const dim3 grid(static_cast<unsigned>(channels), static_cast<unsigned>(slices));
   auto stream = at::cuda::getCurrentCUDAStream();
 
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::prelu_backward", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     auto launch = [&](auto index_tag) {
       using index_t = decltype(index_tag);
-      prelu_backward_kernel<scalar_t, index_t><<<grid, kThreads, 0, stream>>>(
-          gc.const_data_ptr<scalar_t>(), xc.const_data_ptr<scalar_t>(),
-          wc.const_data_ptr<scalar_t>(), gi.mutable_data_ptr<scalar_t>(),
-          partial.mutable_data_ptr<opmath_t>(), static_cast<index_t>(per_channel),
-          static_cast<index_t>(shape.inner), static_cast<index_t>(shape.size * shape.inner),
-          static_cast<index_t>(shared_weight ? 0 : shape.inner), shared_weight);
+      if (channels_innermost) {
+        prelu_backward_channels_last_kernel<scalar_t, index_t><<<grid, block, 0, stream>>>(
+            gc.const_data_ptr<scalar_t>(), xc.const_data_ptr<scalar_t>(),
+            wc.const_data_ptr<scalar_t>(), gi.mutable_data_ptr<scalar_t>(),
+            partial.mutable_data_ptr<opmath_t>(), static_cast<index_t>(per_channel),
+            static_cast<index_t>(channels));
+      } else {
+        prelu_backward_kernel<scalar_t, index_t><<<grid, block, 0, stream>>>(
+            gc.const_data_ptr<scalar_t>(), xc.const_data_ptr<scalar_t>(),
+            wc.const_data_ptr<scalar_t>(), gi.mutable_data_ptr<scalar_t>(),
+            partial.mutable_data_ptr<opmath_t>(), static_cast<index_t>(per_channel),
+            static_cast<index_t>(shape.inner), static_cast<index_t>(shape.size * shape.inner),
+            static_cast<index_t>(shared_weight ? 0 : shape.inner), shared_weight);
+      }
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     };
     if (fits<int32_t>(xc.numel())) {
