@@ -238,26 +238,56 @@ struct MaxoutBackward : Function<MaxoutBackward> {
   }
 };
 
-Tensor relu(const Tensor& x) { return Relu::apply(x); }
+// Autograd reads every input's device before the op's own checks run, so
+// undefined tensors are refused here, by name.
+using checks::defined;
+
+Tensor relu(const Tensor& x) {
+  defined("relu", x, "input");
+  return Relu::apply(x);
+}
 void relu_(Tensor& x) {
+  defined("relu_", x, "input");
   check_in_place("relu_", x);
   ReluInPlace::apply(x);
 }
-Tensor relu_backward(const Tensor& g, const Tensor& y) { return ReluBackward::apply(g, y); }
-Tensor leaky_relu(const Tensor& x, double slope) { return LeakyRelu::apply(x, slope); }
+Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  defined("relu_backward", g, "grad_output");
+  defined("relu_backward", y, "result");
+  return ReluBackward::apply(g, y);
+}
+Tensor leaky_relu(const Tensor& x, double slope) {
+  defined("leaky_relu", x, "input");
+  return LeakyRelu::apply(x, slope);
+}
 void leaky_relu_(Tensor& x, double slope) {
+  defined("leaky_relu_", x, "input");
   check_in_place("leaky_relu_", x);
   LeakyReluInPlace::apply(x, slope);
 }
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool self_is_result) {
+  defined("leaky_relu_backward", g, "grad_output");
+  defined("leaky_relu_backward", x, "self");
   return LeakyReluBackward::apply(g, x, slope, self_is_result);
 }
-Tensor abs_rectifier(const Tensor& x) { return AbsRectifier::apply(x); }
+Tensor abs_rectifier(const Tensor& x) {
+  defined("abs_rectifier", x, "input");
+  return AbsRectifier::apply(x);
+}
 Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
+  defined("abs_rectifier_backward", g, "grad_output");
+  defined("abs_rectifier_backward", x, "self");
   return AbsRectifierBackward::apply(g, x);
 }
-Tensor prelu(const Tensor& x, const Tensor& w) { return Prelu::apply(x, w); }
+Tensor prelu(const Tensor& x, const Tensor& w) {
+  defined("prelu", x, "input");
+  defined("prelu", w, "weight");
+  return Prelu::apply(x, w);
+}
 std::tuple<Tensor, Tensor> prelu_backward(const Tensor& g, const Tensor& x, const Tensor& w) {
+  defined("prelu_backward", g, "grad_output");
+  defined("prelu_backward", x, "self");
+  defined("prelu_backward", w, "weight");
   auto out = PreluBackward::apply(g, x, w);
   return {out[0], out[1]};
 }
@@ -273,11 +303,14 @@ Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
 }
 
 std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_size, int64_t dim) {
+  defined("maxout_with_indices", x, "input");
   auto out = MaxoutWithIndices::apply(x, pool_size, dim);
   return {out[0], out[1]};
 }
 
 Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size, int64_t dim) {
+  defined("maxout_backward", g, "grad_output");
+  defined("maxout_backward", indices, "indices");
   return MaxoutBackward::apply(g, indices, pool_size, dim);
 }
 
@@ -299,4 +332,35 @@ TORCH_LIBRARY_IMPL(rectifiers, Autograd, m) {
   m.impl("maxout", &maxout);
   m.impl("maxout_with_indices", &maxout_with_indices);
   m.impl("maxout_backward", &maxout_backward);
+}
+
+namespace rectifiers::autograd {
+namespace {
+
+// Reached instead of the Autograd kernel only where autograd is off but
+// version counters still matter (a normal tensor inside inference_mode):
+// bump the version as PyTorch's in-place ops do, so a later backward that
+// saved the old values fails loudly instead of using the new ones.
+void relu_bump_version(Tensor& x) {
+  {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    rectifiers::relu_(x);
+  }
+  torch::autograd::impl::bump_version(x);
+}
+
+void leaky_relu_bump_version(Tensor& x, double slope) {
+  {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    rectifiers::leaky_relu_(x, slope);
+  }
+  torch::autograd::impl::bump_version(x);
+}
+
+}  // namespace
+}  // namespace rectifiers::autograd
+
+TORCH_LIBRARY_IMPL(rectifiers, ADInplaceOrView, m) {
+  m.impl("relu_", &rectifiers::autograd::relu_bump_version);
+  m.impl("leaky_relu_", &rectifiers::autograd::leaky_relu_bump_version);
 }

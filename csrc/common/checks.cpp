@@ -9,8 +9,12 @@
 
 namespace rectifiers::checks {
 
-void floating(const char* op, const at::Tensor& t, const char* arg) {
+void defined(const char* op, const at::Tensor& t, const char* arg) {
   TORCH_CHECK(t.defined(), "rectifiers::", op, ": ", arg, " is an undefined tensor");
+}
+
+void floating(const char* op, const at::Tensor& t, const char* arg) {
+  defined(op, t, arg);
   const auto dtype = t.scalar_type();
   TORCH_CHECK(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kHalf ||
                   dtype == at::kBFloat16,

@@ -8,6 +8,9 @@
 
 namespace rectifiers::checks {
 
+// A defined tensor (not a default-constructed at::Tensor).
+void defined(const char* op, const at::Tensor& t, const char* arg);
+
 // float16, bfloat16, float32 or float64; anything else is a RuntimeError.
 void floating(const char* op, const at::Tensor& t, const char* arg = "input");
 

@@ -11,6 +11,11 @@
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/native/cpu/Loops.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
 
 #include "../common/rectifier_math.h"
 #include "../common/shapes.h"
@@ -146,10 +151,163 @@ void prelu(at::TensorIteratorBase& iter) {
   });
 }
 
+// Fused PReLU backward for operands that share one dense memory order: one
+// pass reads grad and x once, writes grad_input and sums the weight gradient.
+// The work is cut into pieces whose boundaries depend only on the shape (not
+// on the thread count); each piece sums in a fixed order into its own slot of
+// `partial`, and the slots are added in order. Same bits for any threads.
+namespace fused_prelu {
+
+// Lanes of independent partial sums in a row reduction: enough for the
+// compiler to vectorise the loop, fixed so the summation order is too.
+constexpr int64_t kLanes = 16;
+// Rows per piece when channels are innermost (channels_last, [N, C]).
+constexpr int64_t kPieceElements = 1 << 14;
+
+template <typename scalar_t, typename opmath_t>
+opmath_t row(const scalar_t* g, const scalar_t* x, scalar_t* gi, opmath_t w, int64_t n) {
+  opmath_t lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int64_t j = 0; j < kLanes; ++j) {
+      const opmath_t gv = g[i + j], xv = x[i + j];
+      gi[i + j] = scalar_t(math::leaky_backward(gv, xv, w));
+      lanes[j] += math::prelu_weight_grad(gv, xv);
+    }
+  }
+  for (int64_t j = 0; i < n; ++i, ++j) {
+    const opmath_t gv = g[i], xv = x[i];
+    gi[i] = scalar_t(math::leaky_backward(gv, xv, w));
+    lanes[j] += math::prelu_weight_grad(gv, xv);
+  }
+  opmath_t total = 0;
+  for (int64_t j = 0; j < kLanes; ++j) total += lanes[j];
+  return total;
+}
+
+// Channels outermost-but-one: rows of `inner` elements share a channel.
+// partial has one slot per row; the per-channel sums add rows in order.
+template <typename scalar_t>
+void rows_per_channel(const scalar_t* g, const scalar_t* x, const scalar_t* w, scalar_t* gi,
+                      scalar_t* grad_weight, int64_t outer, int64_t channels, int64_t inner) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const int64_t rows = outer * channels;
+  std::vector<opmath_t> partial(rows);
+  const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(inner, 1));
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t at_row = r * inner;
+      partial[r] = row<scalar_t, opmath_t>(g + at_row, x + at_row, gi + at_row,
+                                           opmath_t(w[r % channels]), inner);
+    }
+  });
+  for (int64_t c = 0; c < channels; ++c) {
+    opmath_t total = 0;
+    for (int64_t o = 0; o < outer; ++o) total += partial[o * channels + c];
+    grad_weight[c] = scalar_t(total);
+  }
+}
+
+// Channels innermost: each row holds one element per channel. Pieces of
+// whole rows; each piece keeps one sum per channel.
+template <typename scalar_t>
+void channels_innermost(const scalar_t* g, const scalar_t* x, const scalar_t* w, scalar_t* gi,
+                        scalar_t* grad_weight, int64_t rows, int64_t channels) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const int64_t rows_per_piece = std::max<int64_t>(1, kPieceElements / channels);
+  const int64_t pieces = (rows + rows_per_piece - 1) / rows_per_piece;
+  std::vector<opmath_t> partial(pieces * channels, opmath_t(0));
+  std::vector<opmath_t> weight(w, w + channels);
+  at::parallel_for(0, pieces, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      opmath_t* acc = partial.data() + p * channels;
+      const int64_t last = std::min(rows, (p + 1) * rows_per_piece);
+      for (int64_t r = p * rows_per_piece; r < last; ++r) {
+        const int64_t at_row = r * channels;
+        for (int64_t c = 0; c < channels; ++c) {
+          const opmath_t gv = g[at_row + c], xv = x[at_row + c];
+          gi[at_row + c] = scalar_t(math::leaky_backward(gv, xv, weight[c]));
+          acc[c] += math::prelu_weight_grad(gv, xv);
+        }
+      }
+    }
+  });
+  for (int64_t c = 0; c < channels; ++c) {
+    opmath_t total = 0;
+    for (int64_t p = 0; p < pieces; ++p) total += partial[p * channels + c];
+    grad_weight[c] = scalar_t(total);
+  }
+}
+
+// One shared weight: the flat array in pieces of kPieceElements (the last
+// one shorter), summed piece by piece in order.
+template <typename scalar_t>
+void one_channel(const scalar_t* g, const scalar_t* x, const scalar_t* w, scalar_t* gi,
+                 scalar_t* grad_weight, int64_t n) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const int64_t pieces = (n + kPieceElements - 1) / kPieceElements;
+  std::vector<opmath_t> partial(pieces);
+  const opmath_t weight = w[0];
+  at::parallel_for(0, pieces, std::max<int64_t>(1, at::internal::GRAIN_SIZE / kPieceElements),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t p = begin; p < end; ++p) {
+                       const int64_t start = p * kPieceElements;
+                       partial[p] = row<scalar_t, opmath_t>(g + start, x + start, gi + start,
+                                                            weight,
+                                                            std::min(kPieceElements, n - start));
+                     }
+                   });
+  opmath_t total = 0;
+  for (int64_t p = 0; p < pieces; ++p) total += partial[p];
+  grad_weight[0] = scalar_t(total);
+}
+
+// The memory order all three tensors share, if any: contiguous or channels_last.
+std::optional<at::MemoryFormat> shared_format(const at::Tensor& a, const at::Tensor& b,
+                                              const at::Tensor& c) {
+  for (auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast,
+                      at::MemoryFormat::ChannelsLast3d}) {
+    if (format == at::MemoryFormat::ChannelsLast && a.dim() != 4) continue;
+    if (format == at::MemoryFormat::ChannelsLast3d && a.dim() != 5) continue;
+    if (a.is_contiguous(format) && b.is_contiguous(format) && c.is_contiguous(format)) {
+      return format;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace fused_prelu
+
 void prelu_backward(const at::Tensor& grad, const at::Tensor& x,
                              const at::Tensor& weight_b, at::Tensor& grad_input,
                              at::Tensor& grad_weight) {
-  // Per-element weight gradient, then a reduction over every dim but 1.
+  const auto format = fused_prelu::shared_format(grad, x, grad_input);
+  if (format && x.numel() > 0) {
+    const bool shared_weight = weight_b.numel() == 1;
+    const auto w = weight_b.contiguous();
+    RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::prelu_backward", [&] {
+      const auto* g = grad.const_data_ptr<scalar_t>();
+      const auto* xp = x.const_data_ptr<scalar_t>();
+      auto* gi = grad_input.mutable_data_ptr<scalar_t>();
+      auto* gw = grad_weight.mutable_data_ptr<scalar_t>();
+      const int64_t n = x.numel();
+      if (shared_weight) {
+        fused_prelu::one_channel<scalar_t>(g, xp, w.const_data_ptr<scalar_t>(), gi, gw, n);
+        return;
+      }
+      const int64_t channels = x.size(1);
+      const int64_t inner = *format == at::MemoryFormat::Contiguous ? x.stride(1) : 1;
+      if (inner == 1) {
+        fused_prelu::channels_innermost<scalar_t>(g, xp, w.const_data_ptr<scalar_t>(), gi, gw,
+                                                  n / channels, channels);
+      } else {
+        fused_prelu::rows_per_channel<scalar_t>(g, xp, w.const_data_ptr<scalar_t>(), gi, gw,
+                                                n / (channels * inner), channels, inner);
+      }
+    });
+    return;
+  }
+  // Any other strides: per-element weight gradient, then a reduction.
   auto grad_weight_full = at::empty_like(x, at::MemoryFormat::Preserve);
   auto iter = at::TensorIteratorConfig()
                   .add_output(grad_input)

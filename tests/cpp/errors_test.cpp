@@ -203,15 +203,9 @@ TEST(Errors, UndefinedTensorIsAnErrorNotACrash) {
   EXPECT_THROW(rectifiers::maxout_backward(x, u, 2, 1), c10::Error);
 }
 
-// BUG: an undefined tensor argument gives "tensor does not have a device",
-// which names neither the op nor the argument (DESIGN.md §7: every misuse is a
-// clear error naming the op and the offending value). Each autograd kernel's
-// Function::apply builds torch::autograd::VariableInfo for every input, which
-// calls .device() on the undefined tensor before the library's own checks
-// ("rectifiers::<op>: <arg> is an undefined tensor", common/checks.cpp) can
-// run; below autograd those checks work. maxout(undefined) instead reaches the
-// dispatcher's "There were no tensor arguments to this function ..." error.
-TEST(Errors, DISABLED_UndefinedTensorNamesOpAndArgument) {
+// Undefined tensors are refused by name (checked in the C++ API and in the
+// autograd kernels, before Function::apply reads their devices).
+TEST(Errors, UndefinedTensorNamesOpAndArgument) {
   torch::Tensor u;
   auto x = torch::randn({2, 6});
   EXPECT_TRUE(ThrowsWith([&] { rectifiers::relu(u); }, {"rectifiers::relu", "undefined"}));

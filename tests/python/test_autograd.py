@@ -343,9 +343,6 @@ def test_inplace_after_save_for_backward_raises(name):
         y.sum().backward()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: in-place relu_/leaky_relu_ inside torch.inference_mode "
-                   "do not bump the version counter of a normal tensor, so a tensor saved for "
-                   "backward can be overwritten unnoticed (torch.relu_ bumps it and backward raises)")
 @pytest.mark.parametrize("name", ["relu_", "leaky_relu_0.01"])
 def test_inplace_in_inference_mode_bumps_version_of_normal_tensor(name):
     ours, ref = INPLACE[name]
