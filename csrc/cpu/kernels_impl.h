@@ -361,8 +361,161 @@ at::Tensor group_plane(const at::Tensor& t, int64_t pool_size, int64_t dim, int6
 
 }  // namespace
 
+// Maxout on dense operands that share a memory order (contiguous or
+// channels_last in, the same out): seen as [outer, groups * k, inner] in
+// memory, a row of `inner` outputs is the elementwise max of k input rows, a
+// loop the compiler vectorises. inner == 1 (channels innermost, or the last
+// dim) walks each group's k neighbours instead.
+namespace dense_maxout {
+
+struct Shape {
+  int64_t outer, groups, inner;
+};
+
+// The [outer, groups, inner] view around dim of a tensor laid out in
+// `format` (groups = its size at dim): inner is the product of the sizes of
+// the dims that come after dim in that format's memory order.
+Shape around(const at::Tensor& t, int64_t dim, at::MemoryFormat format) {
+  std::vector<int64_t> order(t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) order[d] = d;
+  if (format != at::MemoryFormat::Contiguous) {
+    // N, C, *spatial in memory as N, *spatial, C.
+    order.erase(order.begin() + 1);
+    order.push_back(1);
+  }
+  int64_t inner = 1;
+  for (auto it = std::find(order.begin(), order.end(), dim) + 1; it != order.end(); ++it) {
+    inner *= t.size(*it);
+  }
+  const int64_t groups = t.size(dim);
+  return {groups * inner == 0 ? 0 : t.numel() / (groups * inner), groups, inner};
+}
+
+// x, values (and indices) dense in one memory format, with standard strides
+// on `dim` (values is ours, so its strides are the format's own).
+std::optional<at::MemoryFormat> format_of(const at::Tensor& x, const at::Tensor& out,
+                                          const at::Tensor& extra) {
+  for (auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast,
+                      at::MemoryFormat::ChannelsLast3d}) {
+    if (format == at::MemoryFormat::ChannelsLast && x.dim() != 4) continue;
+    if (format == at::MemoryFormat::ChannelsLast3d && x.dim() != 5) continue;
+    if (x.is_contiguous(format) && out.is_contiguous(format) &&
+        (!extra.defined() || extra.is_contiguous(format))) {
+      return format;
+    }
+  }
+  return std::nullopt;
+}
+
+template <typename scalar_t, typename index_t>
+void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int64_t k) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const int64_t rows = s.outer * s.groups;  // one row: `inner` outputs
+  const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(s.inner * k, 1));
+  if (s.inner == 1) {
+    // Groups are k neighbours in memory: take the max of member j across a
+    // block of groups at a time, branch-free (random data would mispredict).
+    at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
+                     [&](int64_t begin, int64_t end) {
+      constexpr int64_t kBlock = 256;
+      for (int64_t r0 = begin; r0 < end; r0 += kBlock) {
+        const int64_t n = std::min(kBlock, end - r0);
+        const scalar_t* in = x + r0 * k;
+        scalar_t* o = out + r0;
+        index_t* p = positions ? positions + r0 : nullptr;
+        for (int64_t i = 0; i < n; ++i) o[i] = in[i * k];
+        if (p) std::fill(p, p + n, index_t(0));
+        for (int64_t j = 1; j < k; ++j) {
+          for (int64_t i = 0; i < n; ++i) {
+            const scalar_t candidate = in[i * k + j];
+            const bool take = math::maxout_takes<opmath_t>(candidate, o[i]);
+            o[i] = take ? candidate : o[i];
+            if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
+          }
+        }
+      }
+    });
+    return;
+  }
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      // Output row r = (o, g) reads input rows (o, g*k + j), j < k: in memory
+      // those are rows r*k + j of `inner` elements.
+      const scalar_t* in = x + r * k * s.inner;
+      scalar_t* o = out + r * s.inner;
+      index_t* p = positions ? positions + r * s.inner : nullptr;
+      for (int64_t i = 0; i < s.inner; ++i) o[i] = in[i];
+      if (p) std::fill(p, p + s.inner, index_t(0));
+      for (int64_t j = 1; j < k; ++j) {
+        const scalar_t* candidate = in + j * s.inner;
+        for (int64_t i = 0; i < s.inner; ++i) {
+          const bool take = math::maxout_takes<opmath_t>(candidate[i], o[i]);
+          o[i] = take ? candidate[i] : o[i];
+          if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
+        }
+      }
+    }
+  });
+}
+
+template <typename scalar_t, typename index_t>
+void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_input, Shape s,
+              int64_t k) {
+  const int64_t rows = s.outer * s.groups;
+  if (s.inner == 1) {
+    // Groups are k neighbours: write them group after group, branch-free.
+    at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
+                     [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t chosen = static_cast<int64_t>(positions[r]);
+        // Select by indexing, not by branching: which member won is random.
+        const scalar_t zero_or_grad[2] = {scalar_t(0), grad[r]};
+        scalar_t* gi = grad_input + r * k;
+        for (int64_t j = 0; j < k; ++j) gi[j] = zero_or_grad[j == chosen];
+      }
+    });
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(s.inner * k, 1));
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const scalar_t* g = grad + r * s.inner;
+      const index_t* p = positions + r * s.inner;
+      scalar_t* gi = grad_input + r * k * s.inner;
+      // Each input gradient is written exactly once.
+      for (int64_t j = 0; j < k; ++j) {
+        scalar_t* row = gi + j * s.inner;
+        for (int64_t i = 0; i < s.inner; ++i) {
+          row[i] = static_cast<int64_t>(p[i]) == j ? g[i] : scalar_t(0);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace dense_maxout
+
 void maxout(const at::Tensor& x, int64_t pool_size, int64_t dim, at::Tensor& values,
                      const at::Tensor& indices) {
+  if (values.numel() == 0) return;
+  if (const auto format = dense_maxout::format_of(x, values, indices)) {
+    const auto shape = dense_maxout::around(values, dim, *format);
+    RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::maxout", [&] {
+      const auto* in = x.const_data_ptr<scalar_t>();
+      auto* out = values.mutable_data_ptr<scalar_t>();
+      if (!indices.defined()) {
+        dense_maxout::forward<scalar_t, uint8_t>(in, out, nullptr, shape, pool_size);
+      } else if (indices.scalar_type() == at::kByte) {
+        dense_maxout::forward<scalar_t, uint8_t>(in, out, indices.mutable_data_ptr<uint8_t>(),
+                                                 shape, pool_size);
+      } else {
+        dense_maxout::forward<scalar_t, int32_t>(in, out, indices.mutable_data_ptr<int32_t>(),
+                                                 shape, pool_size);
+      }
+    });
+    return;
+  }
+  // Any other strides.
   int64_t step = 0;
   auto plane = group_plane(x, pool_size, dim, step);
   const bool with_indices = indices.defined();
@@ -412,6 +565,23 @@ void maxout(const at::Tensor& x, int64_t pool_size, int64_t dim, at::Tensor& val
 
 void maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
                               int64_t pool_size, int64_t dim, at::Tensor& grad_input) {
+  if (grad.numel() == 0) return;
+  if (const auto format = dense_maxout::format_of(grad_input, grad, indices)) {
+    const auto shape = dense_maxout::around(grad, dim, *format);
+    RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::maxout_backward", [&] {
+      const auto* g = grad.const_data_ptr<scalar_t>();
+      auto* gi = grad_input.mutable_data_ptr<scalar_t>();
+      if (indices.scalar_type() == at::kByte) {
+        dense_maxout::backward<scalar_t, uint8_t>(g, indices.const_data_ptr<uint8_t>(), gi,
+                                                  shape, pool_size);
+      } else {
+        dense_maxout::backward<scalar_t, int32_t>(g, indices.const_data_ptr<int32_t>(), gi,
+                                                  shape, pool_size);
+      }
+    });
+    return;
+  }
+  // Any other strides.
   int64_t step = 0;
   auto plane = group_plane(grad_input, pool_size, dim, step);
   auto iter = at::TensorIteratorConfig()
