@@ -242,8 +242,19 @@ struct MaxoutBackward : Function<MaxoutBackward> {
 // undefined tensors are refused here, by name.
 using checks::defined;
 
+// Nothing to record: call the kernel directly and skip building a graph node
+// (the per-call overhead that dominates small tensors).
+template <typename... Tensors>
+bool records(const Tensors&... inputs) {
+  return at::GradMode::is_enabled() && (inputs.requires_grad() || ...);
+}
+
 Tensor relu(const Tensor& x) {
   defined("relu", x, "input");
+  if (!records(x)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::relu(x);
+  }
   return Relu::apply(x);
 }
 void relu_(Tensor& x) {
@@ -254,10 +265,18 @@ void relu_(Tensor& x) {
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
   defined("relu_backward", g, "grad_output");
   defined("relu_backward", y, "result");
+  if (!records(g, y)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::relu_backward(g, y);
+  }
   return ReluBackward::apply(g, y);
 }
 Tensor leaky_relu(const Tensor& x, double slope) {
   defined("leaky_relu", x, "input");
+  if (!records(x)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::leaky_relu(x, slope);
+  }
   return LeakyRelu::apply(x, slope);
 }
 void leaky_relu_(Tensor& x, double slope) {
@@ -268,26 +287,46 @@ void leaky_relu_(Tensor& x, double slope) {
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool self_is_result) {
   defined("leaky_relu_backward", g, "grad_output");
   defined("leaky_relu_backward", x, "self");
+  if (!records(g, x)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::leaky_relu_backward(g, x, slope, self_is_result);
+  }
   return LeakyReluBackward::apply(g, x, slope, self_is_result);
 }
 Tensor abs_rectifier(const Tensor& x) {
   defined("abs_rectifier", x, "input");
+  if (!records(x)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::abs_rectifier(x);
+  }
   return AbsRectifier::apply(x);
 }
 Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
   defined("abs_rectifier_backward", g, "grad_output");
   defined("abs_rectifier_backward", x, "self");
+  if (!records(g, x)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::abs_rectifier_backward(g, x);
+  }
   return AbsRectifierBackward::apply(g, x);
 }
 Tensor prelu(const Tensor& x, const Tensor& w) {
   defined("prelu", x, "input");
   defined("prelu", w, "weight");
+  if (!records(x, w)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::prelu(x, w);
+  }
   return Prelu::apply(x, w);
 }
 std::tuple<Tensor, Tensor> prelu_backward(const Tensor& g, const Tensor& x, const Tensor& w) {
   defined("prelu_backward", g, "grad_output");
   defined("prelu_backward", x, "self");
   defined("prelu_backward", w, "weight");
+  if (!records(g, x, w)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::prelu_backward(g, x, w);
+  }
   auto out = PreluBackward::apply(g, x, w);
   return {out[0], out[1]};
 }

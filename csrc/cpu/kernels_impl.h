@@ -429,7 +429,8 @@ void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int6
           for (int64_t i = 0; i < n; ++i) {
             const scalar_t candidate = in[i * k + j];
             const bool take = math::maxout_takes<opmath_t>(candidate, o[i]);
-            o[i] = take ? candidate : o[i];
+            const scalar_t kept_or_taken[2] = {o[i], candidate};
+            o[i] = kept_or_taken[take];
             if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
           }
         }
@@ -438,21 +439,39 @@ void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int6
     return;
   }
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    std::vector<opmath_t> best;
     for (int64_t r = begin; r < end; ++r) {
       // Output row r = (o, g) reads input rows (o, g*k + j), j < k: in memory
       // those are rows r*k + j of `inner` elements.
       const scalar_t* in = x + r * k * s.inner;
       scalar_t* o = out + r * s.inner;
       index_t* p = positions ? positions + r * s.inner : nullptr;
-      for (int64_t i = 0; i < s.inner; ++i) o[i] = in[i];
       if (p) std::fill(p, p + s.inner, index_t(0));
-      for (int64_t j = 1; j < k; ++j) {
-        const scalar_t* candidate = in + j * s.inner;
-        for (int64_t i = 0; i < s.inner; ++i) {
-          const bool take = math::maxout_takes<opmath_t>(candidate[i], o[i]);
-          o[i] = take ? candidate[i] : o[i];
-          if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
+      if constexpr (std::is_same_v<scalar_t, opmath_t>) {
+        for (int64_t i = 0; i < s.inner; ++i) o[i] = in[i];
+        for (int64_t j = 1; j < k; ++j) {
+          const scalar_t* candidate = in + j * s.inner;
+          for (int64_t i = 0; i < s.inner; ++i) {
+            const bool take = math::maxout_takes<opmath_t>(candidate[i], o[i]);
+            o[i] = take ? candidate[i] : o[i];  // vectorises to a blend
+            if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
+          }
         }
+      } else {
+        // float16/bfloat16: keep the running max in float (exact for these
+        // values) so the loop is plain float compares and blends.
+        best.resize(s.inner);
+        for (int64_t i = 0; i < s.inner; ++i) best[i] = in[i];
+        for (int64_t j = 1; j < k; ++j) {
+          const scalar_t* candidate = in + j * s.inner;
+          for (int64_t i = 0; i < s.inner; ++i) {
+            const opmath_t v = candidate[i];
+            const bool take = math::maxout_takes<opmath_t>(v, best[i]);
+            best[i] = take ? v : best[i];
+            if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
+          }
+        }
+        for (int64_t i = 0; i < s.inner; ++i) o[i] = scalar_t(best[i]);
       }
     }
   });
