@@ -7,6 +7,9 @@
 //
 // All functions take and return `T`, the op-math type (float for
 // float16/bfloat16/float32, double for float64), as ATen's kernels do.
+// Products are computed unconditionally and then selected: under the default
+// -ftrapping-math a compiler will not speculate a multiply that sits inside
+// one arm of a branch, so the branchy form cannot be vectorised.
 #pragma once
 
 #include <c10/macros/Macros.h>
@@ -29,19 +32,22 @@ C10_HOST_DEVICE inline T relu_backward(T grad, T result) {
 // F.leaky_relu and F.prelu (slope = a): `x > 0 ? x : x * a`.
 template <typename T>
 C10_HOST_DEVICE inline T leaky(T x, T slope) {
-  return x > T(0) ? x : x * slope;
+  const T scaled = x * slope;
+  return x > T(0) ? x : scaled;
 }
 
 // d/dx at 0 (and for NaN) is the slope, as in ATen.
 template <typename T>
 C10_HOST_DEVICE inline T leaky_backward(T grad, T x, T slope) {
-  return x > T(0) ? grad : grad * slope;
+  const T scaled = grad * slope;
+  return x > T(0) ? grad : scaled;
 }
 
 // Per-element contribution to PReLU's weight gradient (summed by the caller).
 template <typename T>
 C10_HOST_DEVICE inline T prelu_weight_grad(T grad, T x) {
-  return x > T(0) ? T(0) : x * grad;
+  const T product = x * grad;
+  return x > T(0) ? T(0) : product;
 }
 
 // The absolute-value rectifier: a = -1.

@@ -10,7 +10,7 @@ namespace {
 
 // ATen's choice of instruction set for this CPU (honours ATEN_CPU_CAPABILITY).
 const char* selected_name() {
-#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+#ifdef RECTIFIERS_CPU_ISA_VARIANTS
   static const std::string aten = at::get_cpu_capability();
   if (aten == "AVX512") return "avx512";
   if (aten == "AVX2") return "avx2";
@@ -20,7 +20,7 @@ const char* selected_name() {
 
 const Table& table() {
   static const Table& chosen = [&]() -> const Table& {
-#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+#ifdef RECTIFIERS_CPU_ISA_VARIANTS
     const std::string name = selected_name();
     if (name == "avx512") return table_avx512();
     if (name == "avx2") return table_avx2();
@@ -64,7 +64,7 @@ void Kernels::maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
 namespace rectifiers {
 
 std::string cpu_code_paths() {
-#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+#ifdef RECTIFIERS_CPU_ISA_VARIANTS
   return "default,avx2,avx512";
 #else
   return "default";

@@ -1,5 +1,10 @@
 // AVX-512 build of the CPU loops, chosen at run time only on CPUs that have it.
-#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+#include "table.h"
+
+#ifdef RECTIFIERS_CPU_ISA_VARIANTS
+// The standard library first, without the target: g++ 13 refuses to inline
+// its always_inline members into functions compiled for another target.
+#include <bits/stdc++.h>
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx,avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt")
 // What -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma would define; the
 // headers (Sleef's among them) test these.

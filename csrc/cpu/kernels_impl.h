@@ -39,6 +39,50 @@ constexpr bool kSimd = false;
 // Runs `op` (scalar) / `vec_op` (SIMD) on op-math values: float16 and
 // bfloat16 lanes are widened to float and the result rounded once, exactly
 // as ATen's own kernels do, so results match PyTorch bit for bit.
+// The baseline build's loops: where the operands are contiguous in this
+// stretch (or the second input of a binary op is broadcast, as PReLU's
+// weight is), plain indexed loops the compiler vectorises for the baseline
+// ISA; otherwise the same with strides.
+template <typename scalar_t, typename Op>
+void plain_unary(at::TensorIteratorBase& iter, Op op) {
+  iter.for_each([op](char** data, const int64_t* strides, int64_t n) {
+    auto* out = reinterpret_cast<scalar_t*>(data[0]);
+    const auto* in = reinterpret_cast<const scalar_t*>(data[1]);
+    if (strides[0] == sizeof(scalar_t) && strides[1] == sizeof(scalar_t)) {
+      for (int64_t i = 0; i < n; ++i) out[i] = op(in[i]);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      *reinterpret_cast<scalar_t*>(data[0] + i * strides[0]) =
+          op(*reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]));
+    }
+  });
+}
+
+template <typename scalar_t, typename Op>
+void plain_binary(at::TensorIteratorBase& iter, Op op) {
+  iter.for_each([op](char** data, const int64_t* strides, int64_t n) {
+    auto* out = reinterpret_cast<scalar_t*>(data[0]);
+    const auto* a = reinterpret_cast<const scalar_t*>(data[1]);
+    const auto* b = reinterpret_cast<const scalar_t*>(data[2]);
+    constexpr int64_t one = sizeof(scalar_t);
+    if (strides[0] == one && strides[1] == one && strides[2] == one) {
+      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+      return;
+    }
+    if (strides[0] == one && strides[1] == one && strides[2] == 0) {
+      const scalar_t b0 = b[0];
+      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b0);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      *reinterpret_cast<scalar_t*>(data[0] + i * strides[0]) =
+          op(*reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]),
+             *reinterpret_cast<const scalar_t*>(data[2] + i * strides[2]));
+    }
+  });
+}
+
 //
 // Only the AVX2/AVX-512 builds take the explicit SIMD path: in the baseline
 // build ATen's Vectorized emulates compares and blends lane by lane, far
@@ -48,7 +92,7 @@ void unary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
   using opmath_t = at::opmath_type<scalar_t>;
   using Vec = Vectorized<scalar_t>;
   if constexpr (!kSimd) {
-    at::native::cpu_kernel(iter, [op](scalar_t x) -> scalar_t { return scalar_t(op(opmath_t(x))); });
+    plain_unary<scalar_t>(iter, [op](scalar_t x) { return scalar_t(op(opmath_t(x))); });
   } else if constexpr (std::is_same_v<scalar_t, opmath_t>) {
     at::native::cpu_kernel_vec(
         iter, [op](scalar_t x) -> scalar_t { return op(x); }, [vec_op](Vec x) { return vec_op(x); });
@@ -67,7 +111,7 @@ void binary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
   using opmath_t = at::opmath_type<scalar_t>;
   using Vec = Vectorized<scalar_t>;
   if constexpr (!kSimd) {
-    at::native::cpu_kernel(iter, [op](scalar_t a, scalar_t b) -> scalar_t {
+    plain_binary<scalar_t>(iter, [op](scalar_t a, scalar_t b) {
       return scalar_t(op(opmath_t(a), opmath_t(b)));
     });
   } else if constexpr (std::is_same_v<scalar_t, opmath_t>) {

@@ -5,6 +5,13 @@
 #include <ATen/TensorIterator.h>
 #include <ATen/core/Tensor.h>
 
+// AVX2/AVX-512 builds of the loops come from `#pragma GCC target`, which
+// GCC honours and Clang does not; elsewhere only the baseline is built.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+#define RECTIFIERS_CPU_ISA_VARIANTS 1
+#endif
+
 namespace rectifiers::cpu {
 
 struct Table {
@@ -22,7 +29,7 @@ struct Table {
 };
 
 const Table& table_default();
-#if defined(__x86_64__) && !defined(RECTIFIERS_CPU_DEFAULT_ONLY)
+#ifdef RECTIFIERS_CPU_ISA_VARIANTS
 const Table& table_avx2();
 const Table& table_avx512();
 #endif
