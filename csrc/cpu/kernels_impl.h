@@ -14,7 +14,9 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "../common/rectifier_math.h"
@@ -462,22 +464,24 @@ void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int6
     at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
                      [&](int64_t begin, int64_t end) {
       constexpr int64_t kBlock = 256;
+      // The running max in op-math (exact for float16/bfloat16 values), so
+      // the loop is plain compares and blends for every dtype.
+      opmath_t best[kBlock];
       for (int64_t r0 = begin; r0 < end; r0 += kBlock) {
         const int64_t n = std::min(kBlock, end - r0);
         const scalar_t* in = x + r0 * k;
-        scalar_t* o = out + r0;
         index_t* p = positions ? positions + r0 : nullptr;
-        for (int64_t i = 0; i < n; ++i) o[i] = in[i * k];
+        for (int64_t i = 0; i < n; ++i) best[i] = in[i * k];
         if (p) std::fill(p, p + n, index_t(0));
         for (int64_t j = 1; j < k; ++j) {
           for (int64_t i = 0; i < n; ++i) {
-            const scalar_t candidate = in[i * k + j];
-            const bool take = math::maxout_takes<opmath_t>(candidate, o[i]);
-            const scalar_t kept_or_taken[2] = {o[i], candidate};
-            o[i] = kept_or_taken[take];
+            const opmath_t candidate = in[i * k + j];
+            const bool take = math::maxout_takes<opmath_t>(candidate, best[i]);
+            best[i] = take ? candidate : best[i];
             if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
           }
         }
+        for (int64_t i = 0; i < n; ++i) out[r0 + i] = scalar_t(best[i]);
       }
     });
     return;
@@ -524,6 +528,13 @@ void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int6
 template <typename scalar_t, typename index_t>
 void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_input, Shape s,
               int64_t k) {
+  // Backward only moves values: select their bit patterns (an all-zero
+  // pattern is +0), which vectorises for float16/bfloat16 too.
+  using bits_t = std::conditional_t<sizeof(scalar_t) == 2, uint16_t,
+                                    std::conditional_t<sizeof(scalar_t) == 4, uint32_t, uint64_t>>;
+  static_assert(sizeof(bits_t) == sizeof(scalar_t));
+  const auto* gbits = reinterpret_cast<const bits_t*>(grad);
+  auto* gibits = reinterpret_cast<bits_t*>(grad_input);
   const int64_t rows = s.outer * s.groups;
   if (s.inner == 1) {
     // Groups are k neighbours: write them group after group, branch-free.
@@ -531,10 +542,9 @@ void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_inp
                      [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         const int64_t chosen = static_cast<int64_t>(positions[r]);
-        // Select by indexing, not by branching: which member won is random.
-        const scalar_t zero_or_grad[2] = {scalar_t(0), grad[r]};
-        scalar_t* gi = grad_input + r * k;
-        for (int64_t j = 0; j < k; ++j) gi[j] = zero_or_grad[j == chosen];
+        const bits_t g = gbits[r];
+        bits_t* gi = gibits + r * k;
+        for (int64_t j = 0; j < k; ++j) gi[j] = j == chosen ? g : bits_t(0);
       }
     });
     return;
@@ -542,14 +552,14 @@ void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_inp
   const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(s.inner * k, 1));
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      const scalar_t* g = grad + r * s.inner;
+      const bits_t* g = gbits + r * s.inner;
       const index_t* p = positions + r * s.inner;
-      scalar_t* gi = grad_input + r * k * s.inner;
+      bits_t* gi = gibits + r * k * s.inner;
       // Each input gradient is written exactly once.
       for (int64_t j = 0; j < k; ++j) {
-        scalar_t* row = gi + j * s.inner;
+        bits_t* row = gi + j * s.inner;
         for (int64_t i = 0; i < s.inner; ++i) {
-          row[i] = static_cast<int64_t>(p[i]) == j ? g[i] : scalar_t(0);
+          row[i] = static_cast<int64_t>(p[i]) == j ? g[i] : bits_t(0);
         }
       }
     }
