@@ -1,14 +1,8 @@
 // The body of every op, written once for all devices: check the arguments,
 // allocate the outputs, build the TensorIterator, hand the loop to the
-// backend. A backend (cpu/kernels.h, cuda/kernels.h) is a struct of static
-// functions that run the loops:
-//
-//   relu(iter), relu_backward(iter), leaky_relu(iter, slope),
-//   leaky_relu_backward(iter, slope), prelu(iter), abs_rectifier(iter),
-//   abs_rectifier_backward(iter),
-//   prelu_backward(grad, x, weight_b, grad_input, grad_weight),
-//   maxout(x, pool_size, dim, values, indices /* undefined: values only */),
-//   maxout_backward(grad_output, indices, pool_size, dim, grad_input)
+// backend: a struct of static functions that run the loops (declared once in
+// common/backend.h; cpu/kernels.h and cuda/kernels.h use it). maxout's
+// `indices` may be undefined: then only the values are computed.
 //
 // Iterators are built with `out` first, then the inputs in schema order.
 #pragma once
