@@ -231,6 +231,18 @@ opmath_t row(const scalar_t* g, const scalar_t* x, scalar_t* gi, opmath_t w, int
   return total;
 }
 
+// Adds the per-slot partial sums (laid out [slot][channel]) slot by slot in
+// order, so the result does not depend on how the slots were shared out.
+template <typename scalar_t, typename opmath_t>
+void sum_slots(const std::vector<opmath_t>& partial, int64_t slots, int64_t channels,
+               scalar_t* grad_weight) {
+  for (int64_t c = 0; c < channels; ++c) {
+    opmath_t total = 0;
+    for (int64_t slot = 0; slot < slots; ++slot) total += partial[slot * channels + c];
+    grad_weight[c] = scalar_t(total);
+  }
+}
+
 // Channels outermost-but-one: rows of `inner` elements share a channel.
 // partial has one slot per row; the per-channel sums add rows in order.
 template <typename scalar_t>
@@ -247,11 +259,7 @@ void rows_per_channel(const scalar_t* g, const scalar_t* x, const scalar_t* w, s
                                            opmath_t(w[r % channels]), inner);
     }
   });
-  for (int64_t c = 0; c < channels; ++c) {
-    opmath_t total = 0;
-    for (int64_t o = 0; o < outer; ++o) total += partial[o * channels + c];
-    grad_weight[c] = scalar_t(total);
-  }
+  sum_slots(partial, outer, channels, grad_weight);
 }
 
 // Channels innermost: each row holds one element per channel. Pieces of
@@ -278,11 +286,7 @@ void channels_innermost(const scalar_t* g, const scalar_t* x, const scalar_t* w,
       }
     }
   });
-  for (int64_t c = 0; c < channels; ++c) {
-    opmath_t total = 0;
-    for (int64_t p = 0; p < pieces; ++p) total += partial[p * channels + c];
-    grad_weight[c] = scalar_t(total);
-  }
+  sum_slots(partial, pieces, channels, grad_weight);
 }
 
 // One shared weight: the flat array in pieces of kPieceElements (the last
@@ -303,9 +307,7 @@ void one_channel(const scalar_t* g, const scalar_t* x, const scalar_t* w, scalar
                                                             std::min(kPieceElements, n - start));
                      }
                    });
-  opmath_t total = 0;
-  for (int64_t p = 0; p < pieces; ++p) total += partial[p];
-  grad_weight[0] = scalar_t(total);
+  sum_slots(partial, pieces, int64_t(1), grad_weight);
 }
 
 // The memory order all three tensors share, if any: contiguous or channels_last.
