@@ -4,6 +4,7 @@
 // compute in float and round once as ATen's do), PReLU's weight gradient (a
 // reduction) within a tolerance and deterministic; second order through
 // create_graph; in-place variants under PyTorch's autograd rules.
+#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -514,6 +515,41 @@ TEST_P(AutogradTest, NoGradModeRecordsNothing) {
     EXPECT_FALSE(rectifiers::maxout(x, 2).requires_grad());
     EXPECT_FALSE(rectifiers::prelu(x, torch::ones({1}, opts())).requires_grad());
   }
+}
+
+// Autocast follows at::prelu: input and weight are cast to the autocast dtype
+// (bfloat16 on CPU, float16 on CUDA), and the float32 weight gets a float32
+// gradient through the cast.
+TEST_P(AutogradTest, PreluUnderAutocastMatchesTorch) {
+  const auto low = GetParam() == torch::kCUDA ? torch::kHalf : torch::kBFloat16;
+  auto x = Leaf(torch::randn({3, 4, 5}, opts()));
+  auto w = Leaf(torch::randn({4}, opts()));
+  torch::Tensor y, y_ref;
+  {
+    // What torch.autocast does on entry and exit, also when a check throws.
+    struct AutocastScope {
+      c10::DeviceType device;
+      explicit AutocastScope(c10::DeviceType d) : device(d) {
+        at::autocast::set_autocast_enabled(device, true);
+      }
+      ~AutocastScope() {
+        at::autocast::set_autocast_enabled(device, false);
+        at::autocast::clear_cache();
+      }
+    } autocast(GetParam());
+    y = rectifiers::prelu(x, w);
+    y_ref = torch::prelu(x, w);
+  }
+  EXPECT_EQ(y.scalar_type(), low);
+  EXPECT_EQ(y_ref.scalar_type(), low);
+  EXPECT_TRUE(BitwiseEqual(y, y_ref));
+  auto go = GradLike(y_ref);
+  auto g = Grad(y, {x, w}, go);
+  auto g_ref = Grad(y_ref, {x, w}, go);
+  EXPECT_EQ(g[0].scalar_type(), torch::kFloat);
+  EXPECT_EQ(g[1].scalar_type(), torch::kFloat);
+  EXPECT_TRUE(BitwiseEqual(g[0], g_ref[0])) << "grad of input";
+  EXPECT_TRUE(AllClose(g[1], g_ref[1], 2e-2, 5e-2)) << "grad of weight";
 }
 
 RECTIFIERS_INSTANTIATE_DEVICE(AutogradTest);
