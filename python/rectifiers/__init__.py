@@ -5,6 +5,8 @@ CPU and CUDA kernels, and ``torch.nn``-style modules.
     import rectifiers
     model = rectifiers.convert(model)        # swap torch.nn activations for ours
     y = rectifiers.functional.maxout(x, pool_size=2)
+
+ONNX export: ``import rectifiers.onnx`` (not imported here; needs onnxscript).
 """
 
 import torch

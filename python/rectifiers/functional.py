@@ -11,6 +11,7 @@ overrides (e.g. ``torch.fx`` proxies) see the ``torch.ops`` call.
 import torch
 from torch import Tensor
 from torch.compiler import is_compiling as _is_compiling
+from torch.compiler import is_exporting as _is_exporting
 from torch.overrides import has_torch_function_unary, has_torch_function_variadic
 
 from . import _C
@@ -18,6 +19,11 @@ from . import _C
 # The eager-path condition below is written out in each function: a helper
 # call would cost a fifth of the saving on a small tensor. TorchScript compiles
 # only the `torch.ops` branch (torch.jit.is_scripting() is a static condition).
+#
+# Under torch.export the in-place forms are exported as the out-of-place op and
+# an aten copy_: export wraps a mutating custom op in auto_functionalized,
+# which exporters such as torch.onnx cannot translate, while copy_
+# functionalizes away. The values and the mutation of the input are the same.
 
 __all__ = ["relu", "leaky_relu", "prelu", "abs_rectifier", "maxout"]
 
@@ -25,6 +31,8 @@ __all__ = ["relu", "leaky_relu", "prelu", "abs_rectifier", "maxout"]
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x), like ``torch.nn.functional.relu``. d/dx at 0 is 0."""
     if not torch.jit.is_scripting():
+        if inplace and _is_exporting():
+            return input.copy_(torch.ops.rectifiers.relu(input))
         if not _is_compiling() and not has_torch_function_unary(input):
             if inplace:
                 _C.relu_(input)
@@ -39,6 +47,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x, like ``F.leaky_relu``. d/dx at 0 is negative_slope."""
     if not torch.jit.is_scripting():
+        if inplace and _is_exporting():
+            return input.copy_(torch.ops.rectifiers.leaky_relu(input, negative_slope))
         if not _is_compiling() and not has_torch_function_unary(input):
             if inplace:
                 _C.leaky_relu_(input, negative_slope)
