@@ -2,7 +2,7 @@
 script it, and check that the saved model gives the same answers when it is
 reloaded in Python and when it is loaded by a C++ program.
 
-    bash scripts/demo.sh                  # installs, builds, then runs this
+    bash scripts/setup.sh                 # installs and builds first
     RECTIFIERS_CPP_BUILD=build python examples/demo.py [--steps N] [--out DIR] [--threads T]
 
 Steps:
