@@ -343,6 +343,10 @@ Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
 
 std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_size, int64_t dim) {
   defined("maxout_with_indices", x, "input");
+  if (!records(x)) {
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::maxout_with_indices(x, pool_size, dim);
+  }
   auto out = MaxoutWithIndices::apply(x, pool_size, dim);
   return {out[0], out[1]};
 }
@@ -350,6 +354,10 @@ std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_siz
 Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size, int64_t dim) {
   defined("maxout_backward", g, "grad_output");
   defined("maxout_backward", indices, "indices");
+  if (!records(g)) {  // the usual first-order backward
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return rectifiers::maxout_backward(g, indices, pool_size, dim);
+  }
   return MaxoutBackward::apply(g, indices, pool_size, dim);
 }
 

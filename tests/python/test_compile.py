@@ -77,6 +77,37 @@ def test_compile_fullgraph_forward_backward(dynamic):
         assert_same(run(compiled, x2), run(model, x2))
 
 
+class SmallCNN(torch.nn.Module):
+    """The 4-D cases: per-channel PReLU and maxout over channels on NCHW and
+    channels_last activations between convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.prelu = rn.PReLU(8, init=-0.2)
+        self.maxout = rn.Maxout(2, dim=1)
+        self.leaky = rn.LeakyReLU(0.3)
+        self.conv2 = torch.nn.Conv2d(4, 4, 3, padding=1)
+        self.absr = rn.AbsRectifier()
+        self.relu = rn.ReLU()
+
+    def forward(self, x):
+        h = self.leaky(self.maxout(self.prelu(self.conv1(x))))
+        return self.relu(self.conv2(h)) - self.absr(h)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["nchw", "channels_last"])
+def test_compile_cnn_dynamic(channels_last):
+    torch.manual_seed(0)
+    model = SmallCNN()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    compiled = torch.compile(model, fullgraph=True, dynamic=True)
+    for n, hw in ((2, 5), (3, 6)):
+        x = torch.randn(n, 3, hw, hw).contiguous(memory_format=fmt)
+        assert_same(run(compiled, x), run(model, x))
+
+
 def test_inplace_modules_compile():
     torch.manual_seed(0)
     # A Linear between the two: ReLU's backward needs its (in-place) result,
