@@ -63,9 +63,12 @@ C10_HOST_DEVICE inline T abs_rectifier_backward(T grad, T x) {
 }
 
 // torch.max's choice: a NaN wins over everything, the first maximum wins ties.
+// Bitwise & and |, not && and ||: under -ftrapping-math the compiler may not
+// evaluate a skipped comparison speculatively, so short-circuits become
+// branches and the CPU loops are not vectorised (4x slower maxout).
 template <typename T>
 C10_HOST_DEVICE inline bool maxout_takes(T candidate, T best) {
-  return !(best != best) && (candidate > best || candidate != candidate);
+  return !(best != best) & ((candidate > best) | (candidate != candidate));
 }
 
 }  // namespace rectifiers::math

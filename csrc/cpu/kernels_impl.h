@@ -455,38 +455,65 @@ std::optional<at::MemoryFormat> format_of(const at::Tensor& x, const at::Tensor&
   return std::nullopt;
 }
 
+// Groups of k memory neighbours (inner == 1): take the max of member j
+// across a block of groups at a time, branch-free (random data would
+// mispredict). K > 0 is k as a compile-time constant, which turns the
+// stride-k accesses into interleaved vector loads; K == 0 reads k at run time.
+template <int64_t K, typename scalar_t, typename index_t>
+void forward_neighbours(const scalar_t* x, scalar_t* out, index_t* positions, int64_t rows,
+                        int64_t k_runtime) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const int64_t k = K > 0 ? K : k_runtime;
+  at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
+                   [&](int64_t begin, int64_t end) {
+    constexpr int64_t kBlock = 256;
+    // The running max in op-math (exact for float16/bfloat16 values) and the
+    // chosen member in an integer of the same width, so the loop is plain
+    // compares and blends on one lane type for every dtype; the compact
+    // index is narrowed once per block.
+    using lane_t = std::conditional_t<sizeof(opmath_t) == 8, uint64_t, uint32_t>;
+    opmath_t best[kBlock];
+    lane_t chosen[kBlock];
+    for (int64_t r0 = begin; r0 < end; r0 += kBlock) {
+      const int64_t n = std::min(kBlock, end - r0);
+      const scalar_t* in = x + r0 * k;
+      for (int64_t i = 0; i < n; ++i) best[i] = in[i * k];
+      if (positions) {
+        for (int64_t i = 0; i < n; ++i) chosen[i] = 0;
+        for (int64_t j = 1; j < k; ++j) {
+          for (int64_t i = 0; i < n; ++i) {
+            const opmath_t candidate = in[i * k + j];
+            const bool take = math::maxout_takes<opmath_t>(candidate, best[i]);
+            best[i] = take ? candidate : best[i];
+            chosen[i] = take ? static_cast<lane_t>(j) : chosen[i];
+          }
+        }
+        for (int64_t i = 0; i < n; ++i) positions[r0 + i] = static_cast<index_t>(chosen[i]);
+      } else {
+        for (int64_t j = 1; j < k; ++j) {
+          for (int64_t i = 0; i < n; ++i) {
+            const opmath_t candidate = in[i * k + j];
+            best[i] = math::maxout_takes<opmath_t>(candidate, best[i]) ? candidate : best[i];
+          }
+        }
+      }
+      for (int64_t i = 0; i < n; ++i) out[r0 + i] = scalar_t(best[i]);
+    }
+  });
+}
+
 template <typename scalar_t, typename index_t>
 void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int64_t k) {
   using opmath_t = at::opmath_type<scalar_t>;
   const int64_t rows = s.outer * s.groups;  // one row: `inner` outputs
   const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(s.inner * k, 1));
   if (s.inner == 1) {
-    // Groups are k neighbours in memory: take the max of member j across a
-    // block of groups at a time, branch-free (random data would mispredict).
-    at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
-                     [&](int64_t begin, int64_t end) {
-      constexpr int64_t kBlock = 256;
-      // The running max in op-math (exact for float16/bfloat16 values), so
-      // the loop is plain compares and blends for every dtype.
-      opmath_t best[kBlock];
-      for (int64_t r0 = begin; r0 < end; r0 += kBlock) {
-        const int64_t n = std::min(kBlock, end - r0);
-        const scalar_t* in = x + r0 * k;
-        index_t* p = positions ? positions + r0 : nullptr;
-        for (int64_t i = 0; i < n; ++i) best[i] = in[i * k];
-        if (p) std::fill(p, p + n, index_t(0));
-        for (int64_t j = 1; j < k; ++j) {
-          for (int64_t i = 0; i < n; ++i) {
-            const opmath_t candidate = in[i * k + j];
-            const bool take = math::maxout_takes<opmath_t>(candidate, best[i]);
-            best[i] = take ? candidate : best[i];
-            if (p) p[i] = take ? static_cast<index_t>(j) : p[i];
-          }
-        }
-        for (int64_t i = 0; i < n; ++i) out[r0 + i] = scalar_t(best[i]);
-      }
-    });
-    return;
+    switch (k) {
+      case 2: return forward_neighbours<2>(x, out, positions, rows, k);
+      case 3: return forward_neighbours<3>(x, out, positions, rows, k);
+      case 4: return forward_neighbours<4>(x, out, positions, rows, k);
+      default: return forward_neighbours<0>(x, out, positions, rows, k);
+    }
   }
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
     std::vector<opmath_t> best;
@@ -527,6 +554,24 @@ void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int6
   });
 }
 
+// Groups of k memory neighbours: write them group after group, branch-free;
+// K as in forward_neighbours.
+template <int64_t K, typename bits_t, typename index_t>
+void backward_neighbours(const bits_t* gbits, const index_t* positions, bits_t* gibits,
+                         int64_t rows, int64_t k_runtime) {
+  const int64_t k = K > 0 ? K : k_runtime;
+  at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
+                   [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      // Compared at the width of the values: one vector lane type throughout.
+      const bits_t chosen = static_cast<bits_t>(positions[r]);
+      const bits_t g = gbits[r];
+      bits_t* gi = gibits + r * k;
+      for (int64_t j = 0; j < k; ++j) gi[j] = static_cast<bits_t>(j) == chosen ? g : bits_t(0);
+    }
+  });
+}
+
 template <typename scalar_t, typename index_t>
 void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_input, Shape s,
               int64_t k) {
@@ -539,17 +584,12 @@ void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_inp
   auto* gibits = reinterpret_cast<bits_t*>(grad_input);
   const int64_t rows = s.outer * s.groups;
   if (s.inner == 1) {
-    // Groups are k neighbours: write them group after group, branch-free.
-    at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
-                     [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const int64_t chosen = static_cast<int64_t>(positions[r]);
-        const bits_t g = gbits[r];
-        bits_t* gi = gibits + r * k;
-        for (int64_t j = 0; j < k; ++j) gi[j] = j == chosen ? g : bits_t(0);
-      }
-    });
-    return;
+    switch (k) {
+      case 2: return backward_neighbours<2>(gbits, positions, gibits, rows, k);
+      case 3: return backward_neighbours<3>(gbits, positions, gibits, rows, k);
+      case 4: return backward_neighbours<4>(gbits, positions, gibits, rows, k);
+      default: return backward_neighbours<0>(gbits, positions, gibits, rows, k);
+    }
   }
   const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(s.inner * k, 1));
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
