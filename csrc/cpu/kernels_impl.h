@@ -378,8 +378,17 @@ void prelu_backward(const at::Tensor& grad, const at::Tensor& x,
 
 void abs_rectifier(at::TensorIteratorBase& iter) {
   RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::abs_rectifier", [&] {
-    unary_loop<scalar_t>(
-        iter, [](auto x) { return math::abs_rectifier(x); }, [](auto x) { return x.abs(); });
+    if constexpr (kSimd) {
+      // |x| is exact in every dtype: clear the sign bits in the storage type,
+      // as ATen's abs does, rather than round-trip float16/bfloat16 through
+      // float (0.73x native at 1M bfloat16 elements that way).
+      at::native::cpu_kernel_vec(
+          iter, [](scalar_t x) -> scalar_t { return math::abs_rectifier(x); },
+          [](Vectorized<scalar_t> x) { return x.abs(); });
+    } else {
+      unary_loop<scalar_t>(
+          iter, [](auto x) { return math::abs_rectifier(x); }, [](auto x) { return x.abs(); });
+    }
   });
 }
 
