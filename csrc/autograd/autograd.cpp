@@ -249,12 +249,15 @@ bool records(const Tensors&... inputs) {
   return at::GradMode::is_enabled() && (inputs.requires_grad() || ...);
 }
 
+template <typename Call>
+auto below_autograd(Call call) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  return call();
+}
+
 Tensor relu(const Tensor& x) {
   defined("relu", x, "input");
-  if (!records(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::relu(x);
-  }
+  if (!records(x)) return below_autograd([&] { return rectifiers::relu(x); });
   return Relu::apply(x);
 }
 void relu_(Tensor& x) {
@@ -265,18 +268,12 @@ void relu_(Tensor& x) {
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
   defined("relu_backward", g, "grad_output");
   defined("relu_backward", y, "result");
-  if (!records(g, y)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::relu_backward(g, y);
-  }
+  if (!records(g, y)) return below_autograd([&] { return rectifiers::relu_backward(g, y); });
   return ReluBackward::apply(g, y);
 }
 Tensor leaky_relu(const Tensor& x, double slope) {
   defined("leaky_relu", x, "input");
-  if (!records(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::leaky_relu(x, slope);
-  }
+  if (!records(x)) return below_autograd([&] { return rectifiers::leaky_relu(x, slope); });
   return LeakyRelu::apply(x, slope);
 }
 void leaky_relu_(Tensor& x, double slope) {
@@ -288,55 +285,44 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool 
   defined("leaky_relu_backward", g, "grad_output");
   defined("leaky_relu_backward", x, "self");
   if (!records(g, x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::leaky_relu_backward(g, x, slope, self_is_result);
+    return below_autograd(
+        [&] { return rectifiers::leaky_relu_backward(g, x, slope, self_is_result); });
   }
   return LeakyReluBackward::apply(g, x, slope, self_is_result);
 }
 Tensor abs_rectifier(const Tensor& x) {
   defined("abs_rectifier", x, "input");
-  if (!records(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::abs_rectifier(x);
-  }
+  if (!records(x)) return below_autograd([&] { return rectifiers::abs_rectifier(x); });
   return AbsRectifier::apply(x);
 }
 Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
   defined("abs_rectifier_backward", g, "grad_output");
   defined("abs_rectifier_backward", x, "self");
   if (!records(g, x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::abs_rectifier_backward(g, x);
+    return below_autograd([&] { return rectifiers::abs_rectifier_backward(g, x); });
   }
   return AbsRectifierBackward::apply(g, x);
 }
 Tensor prelu(const Tensor& x, const Tensor& w) {
   defined("prelu", x, "input");
   defined("prelu", w, "weight");
-  if (!records(x, w)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::prelu(x, w);
-  }
+  if (!records(x, w)) return below_autograd([&] { return rectifiers::prelu(x, w); });
   return Prelu::apply(x, w);
 }
 std::tuple<Tensor, Tensor> prelu_backward(const Tensor& g, const Tensor& x, const Tensor& w) {
   defined("prelu_backward", g, "grad_output");
   defined("prelu_backward", x, "self");
   defined("prelu_backward", w, "weight");
-  if (!records(g, x, w)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::prelu_backward(g, x, w);
-  }
+  if (!records(g, x, w)) return below_autograd([&] { return rectifiers::prelu_backward(g, x, w); });
   auto out = PreluBackward::apply(g, x, w);
   return {out[0], out[1]};
 }
 
 Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
   checks::maxout_args("maxout", x, pool_size, dim);  // errors name the op the user called
-  if (!(at::GradMode::is_enabled() && x.requires_grad())) {
+  if (!records(x)) {
     // Nothing to differentiate: skip computing and saving the indices.
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::maxout(x, pool_size, dim);
+    return below_autograd([&] { return rectifiers::maxout(x, pool_size, dim); });
   }
   return MaxoutWithIndices::apply(x, pool_size, dim)[0];
 }
@@ -344,8 +330,7 @@ Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
 std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_size, int64_t dim) {
   defined("maxout_with_indices", x, "input");
   if (!records(x)) {
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::maxout_with_indices(x, pool_size, dim);
+    return below_autograd([&] { return rectifiers::maxout_with_indices(x, pool_size, dim); });
   }
   auto out = MaxoutWithIndices::apply(x, pool_size, dim);
   return {out[0], out[1]};
@@ -355,8 +340,7 @@ Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size
   defined("maxout_backward", g, "grad_output");
   defined("maxout_backward", indices, "indices");
   if (!records(g)) {  // the usual first-order backward
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::maxout_backward(g, indices, pool_size, dim);
+    return below_autograd([&] { return rectifiers::maxout_backward(g, indices, pool_size, dim); });
   }
   return MaxoutBackward::apply(g, indices, pool_size, dim);
 }

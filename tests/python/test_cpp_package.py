@@ -126,7 +126,7 @@ class EveryOp(torch.nn.Module):
 
 def test_jit_load_only_consumer_runs_the_ops(package, tmp_path):
     prefix, consumer = package
-    exe = consumer / "run_scripted"
+    exe = consumer / "load_scripted"
     # It must use the installed library (and hold it although it calls none of it).
     ldd = run(["ldd", exe]).stdout
     assert re.search(rf"librectifiers\.so => {re.escape(str(prefix))}/lib/librectifiers\.so", ldd), ldd
@@ -143,7 +143,7 @@ def test_jit_load_only_consumer_runs_the_ops(package, tmp_path):
     torch.save(x, in_path)
     r = subprocess.run([exe, model_path, in_path, out_path], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "run_scripted:" in r.stdout
+    assert "load_scripted:" in r.stdout
     with torch.no_grad():
         expected = model(x)
     torch.testing.assert_close(torch.load(out_path), expected, rtol=1e-6, atol=1e-6)
