@@ -84,7 +84,7 @@ Tensor relu_backward(const Tensor& grad_output, const Tensor& result) {
 Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& input, double negative_slope,
                            bool self_is_result) {
   checks::defined("leaky_relu_backward", grad_output, "grad_output");
-  checks::defined("leaky_relu_backward", input, "input");
+  checks::defined("leaky_relu_backward", input, "self");
   static const auto h = op<Tensor(const Tensor&, const Tensor&, double, bool)>(
       "rectifiers::leaky_relu_backward");
   return h.call(grad_output, input, negative_slope, self_is_result);
@@ -92,7 +92,7 @@ Tensor leaky_relu_backward(const Tensor& grad_output, const Tensor& input, doubl
 
 TensorPair prelu_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight) {
   checks::defined("prelu_backward", grad_output, "grad_output");
-  checks::defined("prelu_backward", input, "input");
+  checks::defined("prelu_backward", input, "self");
   checks::defined("prelu_backward", weight, "weight");
   static const auto h =
       op<TensorPair(const Tensor&, const Tensor&, const Tensor&)>("rectifiers::prelu_backward");
@@ -101,7 +101,7 @@ TensorPair prelu_backward(const Tensor& grad_output, const Tensor& input, const 
 
 Tensor abs_rectifier_backward(const Tensor& grad_output, const Tensor& input) {
   checks::defined("abs_rectifier_backward", grad_output, "grad_output");
-  checks::defined("abs_rectifier_backward", input, "input");
+  checks::defined("abs_rectifier_backward", input, "self");
   static const auto h =
       op<Tensor(const Tensor&, const Tensor&)>("rectifiers::abs_rectifier_backward");
   return h.call(grad_output, input);

@@ -5,6 +5,7 @@
 // for the second derivative.
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
+#include <torch/csrc/autograd/VariableTypeUtils.h>
 #include <torch/library.h>
 
 #include "../common/checks.h"
@@ -22,14 +23,30 @@ using at::Tensor;
 // A zero gradient for an input the backward formula does not depend on.
 const Tensor kNoGrad;
 
-// As PyTorch's in-place ops: refuse before writing, so the input is untouched.
+// The checks of VariableType's in-place kernels (can_mutate_inplace), made
+// before writing so that a refused call leaves the input as it was.
 void check_in_place(const char* op, const Tensor& x) {
-  if (!at::GradMode::is_enabled() || !x.requires_grad()) return;
-  TORCH_CHECK(!x.is_leaf(), "rectifiers::", op,
-              ": a leaf Variable that requires grad is being used in an in-place operation");
-  TORCH_CHECK(!(x.is_view() && x._base().is_leaf()), "rectifiers::", op,
-              ": a view of a leaf Variable that requires grad is being used in an in-place "
-              "operation");
+  using torch::autograd::can_mutate_inplace_result;
+  switch (torch::autograd::can_mutate_inplace(x, x.requires_grad())) {
+    case can_mutate_inplace_result::success:
+      return;
+    case can_mutate_inplace_result::is_leaf:
+      TORCH_CHECK(false, "rectifiers::", op,
+                  ": a leaf Variable that requires grad is being used in an in-place operation");
+    case can_mutate_inplace_result::view_of_leaf:
+      TORCH_CHECK(false, "rectifiers::", op,
+                  ": a view of a leaf Variable that requires grad is being used in an in-place "
+                  "operation");
+    case can_mutate_inplace_result::non_default_backward_view:
+      // A view from a multi-output op, no_grad or a custom Function: the
+      // error (or warning) is autograd's own, prefixed with the op.
+      try {
+        torch::autograd::handle_view_on_rebase(torch::autograd::impl::get_view_autograd_meta(x));
+      } catch (const c10::Error& e) {
+        TORCH_CHECK(false, "rectifiers::", op, ": ", e.what_without_backtrace());
+      }
+      return;
+  }
 }
 
 struct Relu : Function<Relu> {
@@ -239,8 +256,23 @@ struct MaxoutBackward : Function<MaxoutBackward> {
 };
 
 // Autograd reads every input's device before the op's own checks run, so
-// undefined tensors are refused here, by name.
-using checks::defined;
+// undefined and non-strided tensors are refused here, by name. Forward-mode
+// AD is not implemented yet: a call whose input carries a tangent is refused
+// rather than returning a result without one.
+struct Input {
+  const char* name;
+  const Tensor& tensor;
+};
+
+void check_inputs(const char* op, std::initializer_list<Input> inputs) {
+  for (const auto& input : inputs) checks::strided(op, input.tensor, input.name);
+  for (const auto& input : inputs) {
+    TORCH_CHECK(!input.tensor._fw_grad(/*level=*/0).defined(), "rectifiers::", op, ": ",
+                input.name,
+                " carries a forward-mode tangent (torch.func.jvp, jacfwd, "
+                "torch.autograd.forward_ad), which this op does not support yet");
+  }
+}
 
 // Nothing to record: call the kernel directly and skip building a graph node
 // (the per-call overhead that dominates small tensors).
@@ -256,34 +288,32 @@ auto below_autograd(Call call) {
 }
 
 Tensor relu(const Tensor& x) {
-  defined("relu", x, "input");
+  check_inputs("relu", {{"input", x}});
   if (!records(x)) return below_autograd([&] { return rectifiers::relu(x); });
   return Relu::apply(x);
 }
 void relu_(Tensor& x) {
-  defined("relu_", x, "input");
+  check_inputs("relu_", {{"input", x}});
   check_in_place("relu_", x);
   ReluInPlace::apply(x);
 }
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
-  defined("relu_backward", g, "grad_output");
-  defined("relu_backward", y, "result");
+  check_inputs("relu_backward", {{"grad_output", g}, {"result", y}});
   if (!records(g, y)) return below_autograd([&] { return rectifiers::relu_backward(g, y); });
   return ReluBackward::apply(g, y);
 }
 Tensor leaky_relu(const Tensor& x, double slope) {
-  defined("leaky_relu", x, "input");
+  check_inputs("leaky_relu", {{"input", x}});
   if (!records(x)) return below_autograd([&] { return rectifiers::leaky_relu(x, slope); });
   return LeakyRelu::apply(x, slope);
 }
 void leaky_relu_(Tensor& x, double slope) {
-  defined("leaky_relu_", x, "input");
+  check_inputs("leaky_relu_", {{"input", x}});
   check_in_place("leaky_relu_", x);
   LeakyReluInPlace::apply(x, slope);
 }
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool self_is_result) {
-  defined("leaky_relu_backward", g, "grad_output");
-  defined("leaky_relu_backward", x, "self");
+  check_inputs("leaky_relu_backward", {{"grad_output", g}, {"self", x}});
   if (!records(g, x)) {
     return below_autograd(
         [&] { return rectifiers::leaky_relu_backward(g, x, slope, self_is_result); });
@@ -291,34 +321,31 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool 
   return LeakyReluBackward::apply(g, x, slope, self_is_result);
 }
 Tensor abs_rectifier(const Tensor& x) {
-  defined("abs_rectifier", x, "input");
+  check_inputs("abs_rectifier", {{"input", x}});
   if (!records(x)) return below_autograd([&] { return rectifiers::abs_rectifier(x); });
   return AbsRectifier::apply(x);
 }
 Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
-  defined("abs_rectifier_backward", g, "grad_output");
-  defined("abs_rectifier_backward", x, "self");
+  check_inputs("abs_rectifier_backward", {{"grad_output", g}, {"self", x}});
   if (!records(g, x)) {
     return below_autograd([&] { return rectifiers::abs_rectifier_backward(g, x); });
   }
   return AbsRectifierBackward::apply(g, x);
 }
 Tensor prelu(const Tensor& x, const Tensor& w) {
-  defined("prelu", x, "input");
-  defined("prelu", w, "weight");
+  check_inputs("prelu", {{"input", x}, {"weight", w}});
   if (!records(x, w)) return below_autograd([&] { return rectifiers::prelu(x, w); });
   return Prelu::apply(x, w);
 }
 std::tuple<Tensor, Tensor> prelu_backward(const Tensor& g, const Tensor& x, const Tensor& w) {
-  defined("prelu_backward", g, "grad_output");
-  defined("prelu_backward", x, "self");
-  defined("prelu_backward", w, "weight");
+  check_inputs("prelu_backward", {{"grad_output", g}, {"self", x}, {"weight", w}});
   if (!records(g, x, w)) return below_autograd([&] { return rectifiers::prelu_backward(g, x, w); });
   auto out = PreluBackward::apply(g, x, w);
   return {out[0], out[1]};
 }
 
 Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
+  check_inputs("maxout", {{"input", x}});
   checks::maxout_args("maxout", x, pool_size, dim);  // errors name the op the user called
   if (!records(x)) {
     // Nothing to differentiate: skip computing and saving the indices.
@@ -328,7 +355,7 @@ Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
 }
 
 std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_size, int64_t dim) {
-  defined("maxout_with_indices", x, "input");
+  check_inputs("maxout_with_indices", {{"input", x}});
   if (!records(x)) {
     return below_autograd([&] { return rectifiers::maxout_with_indices(x, pool_size, dim); });
   }
@@ -337,8 +364,7 @@ std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_siz
 }
 
 Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size, int64_t dim) {
-  defined("maxout_backward", g, "grad_output");
-  defined("maxout_backward", indices, "indices");
+  check_inputs("maxout_backward", {{"grad_output", g}, {"indices", indices}});
   if (!records(g)) {  // the usual first-order backward
     return below_autograd([&] { return rectifiers::maxout_backward(g, indices, pool_size, dim); });
   }

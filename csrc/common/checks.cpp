@@ -2,6 +2,8 @@
 
 #include <ATen/MemoryOverlap.h>
 #include <c10/util/Exception.h>
+#include <c10/util/TypeCast.h>
+#include <c10/util/safe_numerics.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,8 +15,16 @@ void defined(const char* op, const at::Tensor& t, const char* arg) {
   TORCH_CHECK(t.defined(), "rectifiers::", op, ": ", arg, " is an undefined tensor");
 }
 
-void floating(const char* op, const at::Tensor& t, const char* arg) {
+void strided(const char* op, const at::Tensor& t, const char* arg) {
   defined(op, t, arg);
+  TORCH_CHECK(!t.is_nested(), "rectifiers::", op, ": ", arg,
+              " is a nested tensor; only strided tensors are supported");
+  TORCH_CHECK(t.layout() == at::kStrided, "rectifiers::", op, ": ", arg,
+              " must be a strided tensor, but got layout ", t.layout());
+}
+
+void floating(const char* op, const at::Tensor& t, const char* arg) {
+  strided(op, t, arg);
   const auto dtype = t.scalar_type();
   TORCH_CHECK(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kHalf ||
                   dtype == at::kBFloat16,
@@ -26,7 +36,7 @@ void floating(const char* op, const at::Tensor& t, const char* arg) {
 
 void like(const char* op, const at::Tensor& ref, const char* ref_arg, const at::Tensor& t,
           const char* arg) {
-  TORCH_CHECK(t.defined(), "rectifiers::", op, ": ", arg, " is an undefined tensor");
+  strided(op, t, arg);
   TORCH_CHECK(t.device() == ref.device(), "rectifiers::", op, ": expected ", arg, " and ",
               ref_arg, " on the same device, but ", arg, " is on ", t.device(), " and ", ref_arg,
               " is on ", ref.device());
@@ -44,32 +54,68 @@ void same_sizes(const char* op, const at::Tensor& ref, const char* ref_arg, cons
 
 namespace {
 
-// True when no two elements can share memory: with dims sorted by stride,
-// each stride exceeds the furthest offset the smaller dims reach. Sliced and
-// permuted views pass; stride-0 and other self-overlapping views do not.
-bool provably_non_overlapping(const at::Tensor& t) {
-  if (t.is_non_overlapping_and_dense()) return true;
-  std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride|, size)
-  for (int64_t d = 0; d < t.dim(); ++d) {
-    if (t.size(d) == 0) return true;
-    if (t.size(d) > 1) dims.emplace_back(std::abs(t.stride(d)), t.size(d));
+// Layouts past this many elements that ATen's test cannot decide are not
+// enumerated (the offsets would take too much memory); they are written as
+// torch's own in-place ops write them.
+constexpr int64_t kMaxEnumeratedElements = int64_t(1) << 24;
+
+// No two elements share memory. With dims sorted by stride, a stride that
+// exceeds the furthest offset the smaller dims reach proves it; otherwise
+// every offset is listed and compared.
+bool elements_distinct(c10::IntArrayRef sizes, c10::IntArrayRef strides) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size)
+  int64_t numel = 1;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] == 0) return true;
+    numel *= sizes[d];
+    if (sizes[d] > 1) dims.emplace_back(strides[d], sizes[d]);
   }
   std::sort(dims.begin(), dims.end());
   int64_t reach = 0;
+  bool proven = true;
   for (const auto& [stride, size] : dims) {
-    if (stride <= reach) return false;
+    if (stride <= reach) {
+      proven = false;
+      break;
+    }
     reach += (size - 1) * stride;
   }
-  return true;
+  if (proven || numel > kMaxEnumeratedElements) return true;
+  std::vector<int64_t> offsets{0};
+  offsets.reserve(numel);
+  for (const auto& [stride, size] : dims) {
+    const size_t before = offsets.size();
+    for (int64_t i = 1; i < size; ++i) {
+      for (size_t j = 0; j < before; ++j) offsets.push_back(offsets[j] + i * stride);
+    }
+  }
+  std::sort(offsets.begin(), offsets.end());
+  return std::adjacent_find(offsets.begin(), offsets.end()) == offsets.end();
 }
 
 }  // namespace
 
 void writable_in_place(const char* op, const at::Tensor& t) {
-  TORCH_CHECK(provably_non_overlapping(t), "rectifiers::", op,
+  const auto overlap = at::has_internal_overlap(t);
+  bool distinct = overlap == at::MemOverlap::No;
+  if (overlap == at::MemOverlap::TooHard) {
+    const auto sizes = c10::asIntArrayRefSlowOpt(t.sym_sizes());
+    const auto strides = c10::asIntArrayRefSlowOpt(t.sym_strides());
+    // Symbolic shapes (FakeTensor) cannot be enumerated; the real kernel checks.
+    distinct = !sizes || !strides || elements_distinct(*sizes, *strides);
+  }
+  TORCH_CHECK(distinct, "rectifiers::", op,
               ": cannot write in place to a tensor whose elements overlap in memory (sizes ",
               t.sym_sizes(), ", strides ", t.sym_strides(),
               "); call .clone() first or use the out-of-place op");
+}
+
+void negative_slope(const char* op, const at::Tensor& t, double slope) {
+  if (t.scalar_type() == at::kDouble) return;
+  const bool overflows = c10::overflows<float, double>(slope);
+  TORCH_CHECK(!overflows, "rectifiers::", op, ": negative_slope ",
+              slope, " cannot be converted to float (the compute type of ", t.scalar_type(),
+              " tensors) without overflow");
 }
 
 void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight) {
@@ -86,17 +132,38 @@ void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight)
               " channels in dim 1, input shape ", x.sym_sizes(), ")");
 }
 
-int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim) {
+int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim,
+                   const char* arg) {
   const int64_t ndim = x.dim();
-  TORCH_CHECK(ndim >= 1, "rectifiers::", op, ": input must have at least 1 dimension, but got a ",
-              "0-dim tensor");
+  TORCH_CHECK(ndim >= 1, "rectifiers::", op, ": ", arg,
+              " must have at least 1 dimension, but got a 0-dim tensor");
   TORCH_CHECK(dim >= -ndim && dim < ndim, "rectifiers::", op, ": dim ", dim,
-              " is out of range for a ", ndim, "-dim input (expected in [", -ndim, ", ", ndim - 1,
-              "])");
-  const int64_t wrapped = dim < 0 ? dim + ndim : dim;
+              " is out of range for a ", ndim, "-dim ", arg, " (expected in [", -ndim, ", ",
+              ndim - 1, "])");
   TORCH_CHECK(pool_size >= 1, "rectifiers::", op, ": pool_size must be >= 1, but got ",
               pool_size);
-  return wrapped;
+  TORCH_CHECK(pool_size <= kMaxPoolSize, "rectifiers::", op, ": pool_size must be <= ",
+              kMaxPoolSize, " (positions inside a group are saved as int32), but got ",
+              pool_size);
+  return dim < 0 ? dim + ndim : dim;
+}
+
+void maxout_grad_input_fits(const char* op, const at::Tensor& grad, int64_t pool_size,
+                            int64_t dim) {
+  const auto sizes = c10::asIntArrayRefSlowOpt(grad.sym_sizes());
+  if (!sizes) return;  // symbolic: the real kernel checks
+  int64_t numel = 1;
+  bool overflow = false;
+  for (size_t d = 0; d < sizes->size(); ++d) {
+    if (static_cast<int64_t>(d) != dim) overflow |= c10::mul_overflows(numel, (*sizes)[d], &numel);
+  }
+  int64_t grouped = 0, bytes = 0;
+  overflow |= c10::mul_overflows((*sizes)[dim], pool_size, &grouped);
+  overflow |= c10::mul_overflows(numel, grouped, &numel);
+  overflow |= c10::mul_overflows(numel, static_cast<int64_t>(grad.element_size()), &bytes);
+  TORCH_CHECK(!overflow, "rectifiers::", op, ": the input gradient for pool_size ", pool_size,
+              " would have ", (*sizes)[dim], " * ", pool_size, " elements in dim ", dim,
+              " (grad_output shape ", grad.sym_sizes(), "), more than int64 can count");
 }
 
 int64_t maxout_args(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim) {

@@ -11,7 +11,12 @@ namespace rectifiers::checks {
 // A defined tensor (not a default-constructed at::Tensor).
 void defined(const char* op, const at::Tensor& t, const char* arg);
 
-// float16, bfloat16, float32 or float64; anything else is a RuntimeError.
+// A strided tensor: nested, sparse and other layouts are refused by name
+// before anything reads their sizes.
+void strided(const char* op, const at::Tensor& t, const char* arg);
+
+// Defined, strided, and float16, bfloat16, float32 or float64; anything else
+// is a RuntimeError.
 void floating(const char* op, const at::Tensor& t, const char* arg = "input");
 
 // Same device and dtype as `ref` (a gradient and the tensor it belongs to).
@@ -23,14 +28,30 @@ void same_sizes(const char* op, const at::Tensor& ref, const char* ref_arg,
                 const at::Tensor& t, const char* arg);
 
 // The tensor an in-place op writes must not have elements that share memory.
+// ATen's own test first (stride 0 on a dim of size > 1 overlaps); layouts it
+// cannot decide are checked exactly from their sizes and strides.
 void writable_in_place(const char* op, const at::Tensor& t);
+
+// A negative_slope that converts to the op-math type of t without overflow
+// (float for float16/bfloat16/float32), as ATen requires; inf and NaN pass.
+void negative_slope(const char* op, const at::Tensor& t, double slope);
 
 // PReLU's weight: 0-dim or 1-D, one element or one per channel (dim 1;
 // inputs with fewer than 2 dims have one channel), same device and dtype.
 void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight);
 
-// Checks `dim` is in range for x and `pool_size` >= 1; returns the wrapped dim.
-int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim);
+// The largest pool_size: positions inside a group are saved as int32.
+constexpr int64_t kMaxPoolSize = 2147483647;
+
+// Checks x (named `arg`) has a dim, `dim` is in range and
+// 1 <= pool_size <= kMaxPoolSize; returns the wrapped dim.
+int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim,
+                   const char* arg = "input");
+
+// The gradient of maxout's input (grad_output's sizes with `dim` times
+// pool_size) has a number of elements and bytes that fit in int64.
+void maxout_grad_input_fits(const char* op, const at::Tensor& grad, int64_t pool_size,
+                            int64_t dim);
 
 // maxout_dim, and `pool_size` divides the size of `dim`. Returns the wrapped dim.
 int64_t maxout_args(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim);

@@ -43,19 +43,39 @@ inline void check_leaky_relu_backward(double slope, bool self_is_result) {
               "of 0 it was on; use the out-of-place leaky_relu");
 }
 
-inline void check_maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
-                                  int64_t pool_size, int64_t dim) {
+// Returns the wrapped dim. pool_size and dim come first: the index dtype
+// and the gradient's size both depend on them.
+inline int64_t check_maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
+                                     int64_t pool_size, int64_t dim) {
   constexpr const char* op = "maxout_backward";
   checks::floating(op, grad, "grad_output");
-  TORCH_CHECK(indices.defined() && indices.scalar_type() == shapes::maxout_index_dtype(pool_size),
+  dim = checks::maxout_dim(op, grad, pool_size, dim, "grad_output");
+  checks::strided(op, indices, "indices");
+  TORCH_CHECK(indices.scalar_type() == shapes::maxout_index_dtype(pool_size),
               "rectifiers::", op, ": indices must have dtype ",
               shapes::maxout_index_dtype(pool_size), " for pool_size ", pool_size, ", but got ",
-              indices.defined() ? c10::toString(indices.scalar_type()) : "an undefined tensor");
+              indices.scalar_type());
   TORCH_CHECK(indices.device() == grad.device(), "rectifiers::", op,
               ": expected indices and grad_output on the same device, but indices is on ",
               indices.device(), " and grad_output is on ", grad.device());
   checks::same_sizes(op, grad, "grad_output", indices, "indices");
-  checks::maxout_dim(op, grad, pool_size, dim);
+  checks::maxout_grad_input_fits(op, grad, pool_size, dim);
+  return dim;
+}
+
+// The checks of the in-place ops, shared with their Meta kernels.
+inline void check_in_place(const char* op, const at::Tensor& x) {
+  checks::floating(op, x);
+  checks::writable_in_place(op, x);
+}
+
+// PReLU's weight gradient where each weight element covers exactly one input
+// element: torch reduces nothing there, so the product keeps its sign of zero.
+inline void prelu_unreduced_weight_grad(const at::Tensor& grad, const at::Tensor& x,
+                                        at::Tensor& grad_weight) {
+  if (x.numel() == 0 || x.numel() != grad_weight.numel()) return;
+  auto product = at::where(x > 0, at::zeros_like(x), x * grad);
+  grad_weight.copy_(product.reshape(grad_weight.sizes()));
 }
 
 template <class Backend>
@@ -69,8 +89,7 @@ struct Ops {
   }
 
   static void relu_(at::Tensor& x) {
-    checks::floating("relu_", x);
-    checks::writable_in_place("relu_", x);
+    check_in_place("relu_", x);
     auto iter = unary_iter(x, x);
     Backend::relu(iter);
   }
@@ -85,6 +104,7 @@ struct Ops {
 
   static at::Tensor leaky_relu(const at::Tensor& x, double slope) {
     checks::floating("leaky_relu", x);
+    checks::negative_slope("leaky_relu", x, slope);
     auto out = shapes::empty_elementwise(x);
     auto iter = unary_iter(out, x);
     Backend::leaky_relu(iter, slope);
@@ -92,8 +112,8 @@ struct Ops {
   }
 
   static void leaky_relu_(at::Tensor& x, double slope) {
-    checks::floating("leaky_relu_", x);
-    checks::writable_in_place("leaky_relu_", x);
+    check_in_place("leaky_relu_", x);
+    checks::negative_slope("leaky_relu_", x, slope);
     auto iter = unary_iter(x, x);
     Backend::leaky_relu(iter, slope);
   }
@@ -102,6 +122,7 @@ struct Ops {
                                         bool self_is_result) {
     check_leaky_relu_backward(slope, self_is_result);
     check_grad("leaky_relu_backward", grad, x, "self");
+    checks::negative_slope("leaky_relu_backward", x, slope);
     auto out = shapes::empty_elementwise(x);
     auto iter = binary_iter(out, grad, x);
     Backend::leaky_relu_backward(iter, slope);
@@ -125,6 +146,7 @@ struct Ops {
     auto grad_weight = at::empty_like(weight, at::MemoryFormat::Contiguous);
     Backend::prelu_backward(grad, x, shapes::prelu_broadcast_weight(x, weight), grad_input,
                             grad_weight);
+    prelu_unreduced_weight_grad(grad, x, grad_weight);
     return {grad_input, grad_weight};
   }
 
@@ -163,9 +185,20 @@ struct Ops {
 
   static at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
                                     int64_t pool_size, int64_t dim) {
-    check_maxout_backward(grad, indices, pool_size, dim);
-    dim = dim < 0 ? dim + grad.dim() : dim;
-    auto grad_input = shapes::maxout_empty_grad_input(grad, pool_size, dim);
+    dim = check_maxout_backward(grad, indices, pool_size, dim);
+    at::Tensor grad_input;
+    try {
+      grad_input = shapes::maxout_empty_grad_input(grad, pool_size, dim);
+    } catch (const c10::OutOfMemoryError& e) {
+      // The size comes from pool_size, an argument: say which op asked.
+      TORCH_CHECK_WITH(OutOfMemoryError, false, "rectifiers::maxout_backward: cannot allocate ",
+                       "the input gradient for pool_size ", pool_size, " (grad_output shape ",
+                       grad.sym_sizes(), "): ", e.what_without_backtrace());
+    } catch (const c10::Error& e) {  // the CPU allocator's failure is a plain error
+      TORCH_CHECK(false, "rectifiers::maxout_backward: cannot allocate the input gradient for ",
+                  "pool_size ", pool_size, " (grad_output shape ", grad.sym_sizes(), "): ",
+                  e.what_without_backtrace());
+    }
     Backend::maxout_backward(grad, indices, pool_size, dim, grad_input);
     return grad_input;
   }

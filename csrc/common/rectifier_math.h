@@ -43,6 +43,22 @@ C10_HOST_DEVICE inline T leaky_backward(T grad, T x, T slope) {
   return x > T(0) ? grad : scaled;
 }
 
+// F.prelu: the same form with the product written `weight * x`, as ATen's
+// kernel writes it. Where both are NaN, x86 returns the first operand's NaN,
+// so the result carries the weight's sign.
+template <typename T>
+C10_HOST_DEVICE inline T prelu(T x, T weight) {
+  const T scaled = weight * x;
+  return x > T(0) ? x : scaled;
+}
+
+// PReLU's input gradient: `weight * grad` for x <= 0 (and NaN), as ATen.
+template <typename T>
+C10_HOST_DEVICE inline T prelu_backward(T grad, T x, T weight) {
+  const T scaled = weight * grad;
+  return x > T(0) ? grad : scaled;
+}
+
 // Per-element contribution to PReLU's weight gradient (summed by the caller).
 template <typename T>
 C10_HOST_DEVICE inline T prelu_weight_grad(T grad, T x) {
@@ -50,10 +66,11 @@ C10_HOST_DEVICE inline T prelu_weight_grad(T grad, T x) {
   return x > T(0) ? T(0) : product;
 }
 
-// The absolute-value rectifier: a = -1.
+// The absolute-value rectifier: a = -1. Clearing the sign bit, as torch.abs
+// does, gives +0 for -0 and a NaN without its sign.
 template <typename T>
 C10_HOST_DEVICE inline T abs_rectifier(T x) {
-  return x < T(0) ? -x : (x == T(0) ? T(0) : x);
+  return std::abs(x);
 }
 
 // torch.abs backward is grad * sgn(x), with sgn(0) = sgn(NaN) = 0.

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -139,6 +140,11 @@ V vec_leaky(V x, V slope) {
 }
 
 template <typename V>
+V vec_prelu(V x, V weight) {
+  return V::blendv(weight * x, x, x > V(0));
+}
+
+template <typename V>
 V vec_leaky_backward(V grad, V x, V slope) {
   return V::blendv(grad * slope, grad, x > V(0));
 }
@@ -192,8 +198,8 @@ void leaky_relu_backward(at::TensorIteratorBase& iter, double slope) {
 void prelu(at::TensorIteratorBase& iter) {
   RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::prelu", [&] {
     binary_loop<scalar_t>(
-        iter, [](auto x, auto w) { return math::leaky(x, w); },
-        [](auto x, auto w) { return vec_leaky(x, w); });
+        iter, [](auto x, auto w) { return math::prelu(x, w); },
+        [](auto x, auto w) { return vec_prelu(x, w); });
   });
 }
 
@@ -202,45 +208,113 @@ void prelu(at::TensorIteratorBase& iter) {
 // The work is cut into pieces whose boundaries depend only on the shape (not
 // on the thread count); each piece sums in a fixed order into its own slot of
 // `partial`, and the slots are added in order. Same bits for any threads.
+//
+// Sums are cascaded, as ATen's reductions are: short runs go into fresh
+// lanes, and the runs' totals into a Cascade, so a partial sum never grows
+// far beyond the values added to it and the error stays logarithmic in the
+// number of elements (a single running sum over a large plane loses the
+// small values entirely).
 namespace fused_prelu {
 
 // Lanes of independent partial sums in a row reduction: enough for the
 // compiler to vectorise the loop, fixed so the summation order is too.
 constexpr int64_t kLanes = 16;
-// Rows per piece when channels are innermost (channels_last, [N, C]).
+// Elements a row reduction sums into fresh lanes before the cascade.
+constexpr int64_t kRun = kLanes * 16;
+// Rows of channels-innermost data summed per channel before the cascade.
+constexpr int64_t kRowRun = 16;
+// Elements per piece.
 constexpr int64_t kPieceElements = 1 << 14;
 
-template <typename scalar_t, typename opmath_t>
-opmath_t row(const scalar_t* g, const scalar_t* x, scalar_t* gi, opmath_t w, int64_t n) {
-  opmath_t lanes[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int64_t j = 0; j < kLanes; ++j) {
-      const opmath_t gv = g[i + j], xv = x[i + j];
-      gi[i + j] = scalar_t(math::leaky_backward(gv, xv, w));
-      lanes[j] += math::prelu_weight_grad(gv, xv);
+// `width` independent sums (one per channel) on one schedule: each value
+// goes into level 0, and every kFan additions a level is added into the next
+// and cleared.
+template <typename T>
+class Cascade {
+ public:
+  explicit Cascade(int64_t width) : width_(width), levels_(kLevels * width, T(0)) {}
+
+  void reset() {
+    std::fill(levels_.begin(), levels_.end(), T(0));
+    std::fill(std::begin(counts_), std::end(counts_), 0);
+  }
+
+  void add(const T* values) {
+    T* level0 = levels_.data();
+    for (int64_t c = 0; c < width_; ++c) level0[c] += values[c];
+    for (int l = 0; l + 1 < kLevels && ++counts_[l] == kFan; ++l) {
+      T* from = levels_.data() + l * width_;
+      T* to = from + width_;
+      for (int64_t c = 0; c < width_; ++c) {
+        to[c] += from[c];
+        from[c] = T(0);
+      }
+      counts_[l] = 0;
     }
   }
-  for (int64_t j = 0; i < n; ++i, ++j) {
-    const opmath_t gv = g[i], xv = x[i];
-    gi[i] = scalar_t(math::leaky_backward(gv, xv, w));
-    lanes[j] += math::prelu_weight_grad(gv, xv);
+
+  void add(T value) { add(&value); }
+
+  void total(T* out) const {
+    for (int64_t c = 0; c < width_; ++c) {
+      T sum = levels_[(kLevels - 1) * width_ + c];
+      for (int l = kLevels - 2; l >= 0; --l) sum += levels_[l * width_ + c];
+      out[c] = sum;
+    }
   }
-  opmath_t total = 0;
-  for (int64_t j = 0; j < kLanes; ++j) total += lanes[j];
-  return total;
+
+  T total() const {
+    T sum;
+    total(&sum);
+    return sum;
+  }
+
+ private:
+  static constexpr int kLevels = 8;
+  static constexpr int kFan = 16;
+  int64_t width_;
+  std::vector<T> levels_;
+  int counts_[kLevels] = {};
+};
+
+// grad_input for n elements sharing weight w; returns their weight-gradient sum.
+template <typename scalar_t, typename opmath_t>
+opmath_t row(const scalar_t* g, const scalar_t* x, scalar_t* gi, opmath_t w, int64_t n,
+             Cascade<opmath_t>& sum) {
+  sum.reset();
+  for (int64_t start = 0; start < n; start += kRun) {
+    const int64_t len = std::min(kRun, n - start);
+    opmath_t lanes[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= start + len; i += kLanes) {
+      for (int64_t j = 0; j < kLanes; ++j) {
+        const opmath_t gv = g[i + j], xv = x[i + j];
+        gi[i + j] = scalar_t(math::prelu_backward(gv, xv, w));
+        lanes[j] += math::prelu_weight_grad(gv, xv);
+      }
+    }
+    for (int64_t j = 0; i < start + len; ++i, ++j) {
+      const opmath_t gv = g[i], xv = x[i];
+      gi[i] = scalar_t(math::prelu_backward(gv, xv, w));
+      lanes[j] += math::prelu_weight_grad(gv, xv);
+    }
+    opmath_t run = 0;
+    for (int64_t j = 0; j < kLanes; ++j) run += lanes[j];
+    sum.add(run);
+  }
+  return sum.total();
 }
 
-// Adds the per-slot partial sums (laid out [slot][channel]) slot by slot in
-// order, so the result does not depend on how the slots were shared out.
+// Adds the per-slot partial sums (laid out [slot][channel]) slot by slot,
+// so the result does not depend on how the slots were shared out.
 template <typename scalar_t, typename opmath_t>
 void sum_slots(const std::vector<opmath_t>& partial, int64_t slots, int64_t channels,
                scalar_t* grad_weight) {
-  for (int64_t c = 0; c < channels; ++c) {
-    opmath_t total = 0;
-    for (int64_t slot = 0; slot < slots; ++slot) total += partial[slot * channels + c];
-    grad_weight[c] = scalar_t(total);
-  }
+  Cascade<opmath_t> sum(channels);
+  for (int64_t slot = 0; slot < slots; ++slot) sum.add(partial.data() + slot * channels);
+  std::vector<opmath_t> total(channels);
+  sum.total(total.data());
+  for (int64_t c = 0; c < channels; ++c) grad_weight[c] = scalar_t(total[c]);
 }
 
 // Channels outermost-but-one: rows of `inner` elements share a channel.
@@ -253,10 +327,11 @@ void rows_per_channel(const scalar_t* g, const scalar_t* x, const scalar_t* w, s
   std::vector<opmath_t> partial(rows);
   const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(inner, 1));
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    Cascade<opmath_t> sum(1);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t at_row = r * inner;
       partial[r] = row<scalar_t, opmath_t>(g + at_row, x + at_row, gi + at_row,
-                                           opmath_t(w[r % channels]), inner);
+                                           opmath_t(w[r % channels]), inner, sum);
     }
   });
   sum_slots(partial, outer, channels, grad_weight);
@@ -273,17 +348,24 @@ void channels_innermost(const scalar_t* g, const scalar_t* x, const scalar_t* w,
   std::vector<opmath_t> partial(pieces * channels, opmath_t(0));
   std::vector<opmath_t> weight(w, w + channels);
   at::parallel_for(0, pieces, 1, [&](int64_t begin, int64_t end) {
+    Cascade<opmath_t> sum(channels);
+    std::vector<opmath_t> run(channels);
     for (int64_t p = begin; p < end; ++p) {
-      opmath_t* acc = partial.data() + p * channels;
+      sum.reset();
       const int64_t last = std::min(rows, (p + 1) * rows_per_piece);
-      for (int64_t r = p * rows_per_piece; r < last; ++r) {
-        const int64_t at_row = r * channels;
-        for (int64_t c = 0; c < channels; ++c) {
-          const opmath_t gv = g[at_row + c], xv = x[at_row + c];
-          gi[at_row + c] = scalar_t(math::leaky_backward(gv, xv, weight[c]));
-          acc[c] += math::prelu_weight_grad(gv, xv);
+      for (int64_t r0 = p * rows_per_piece; r0 < last; r0 += kRowRun) {
+        std::fill(run.begin(), run.end(), opmath_t(0));
+        for (int64_t r = r0; r < std::min(last, r0 + kRowRun); ++r) {
+          const int64_t at_row = r * channels;
+          for (int64_t c = 0; c < channels; ++c) {
+            const opmath_t gv = g[at_row + c], xv = x[at_row + c];
+            gi[at_row + c] = scalar_t(math::prelu_backward(gv, xv, weight[c]));
+            run[c] += math::prelu_weight_grad(gv, xv);
+          }
         }
+        sum.add(run.data());
       }
+      sum.total(partial.data() + p * channels);
     }
   });
   sum_slots(partial, pieces, channels, grad_weight);
@@ -300,11 +382,12 @@ void one_channel(const scalar_t* g, const scalar_t* x, const scalar_t* w, scalar
   const opmath_t weight = w[0];
   at::parallel_for(0, pieces, std::max<int64_t>(1, at::internal::GRAIN_SIZE / kPieceElements),
                    [&](int64_t begin, int64_t end) {
+                     Cascade<opmath_t> sum(1);
                      for (int64_t p = begin; p < end; ++p) {
                        const int64_t start = p * kPieceElements;
-                       partial[p] = row<scalar_t, opmath_t>(g + start, x + start, gi + start,
-                                                            weight,
-                                                            std::min(kPieceElements, n - start));
+                       partial[p] = row<scalar_t, opmath_t>(
+                           g + start, x + start, gi + start, weight,
+                           std::min(kPieceElements, n - start), sum);
                      }
                    });
   sum_slots(partial, pieces, int64_t(1), grad_weight);
@@ -369,7 +452,7 @@ void prelu_backward(const at::Tensor& grad, const at::Tensor& x,
     at::native::cpu_kernel_multiple_outputs(
         iter, [](scalar_t g, scalar_t xv, scalar_t w) -> std::tuple<scalar_t, scalar_t> {
           const opmath_t gf = g, xf = xv, wf = w;
-          return {scalar_t(math::leaky_backward(gf, xf, wf)),
+          return {scalar_t(math::prelu_backward(gf, xf, wf)),
                   scalar_t(math::prelu_weight_grad(gf, xf))};
         });
   });
@@ -417,6 +500,26 @@ at::Tensor group_plane(const at::Tensor& t, int64_t pool_size, int64_t dim, int6
 }
 
 }  // namespace
+
+// maxout_backward's indices come from the caller, so each must name a member
+// of its group: a branch-free scan of a run of them (it vectorises), and the
+// first bad one named only when there is one.
+template <typename index_t>
+[[noreturn]] C10_NOINLINE void bad_position(const index_t* p, int64_t n, int64_t k) {
+  int64_t i = 0;
+  while (i + 1 < n && static_cast<int64_t>(p[i]) >= 0 && static_cast<int64_t>(p[i]) < k) ++i;
+  TORCH_CHECK(false, "rectifiers::maxout_backward: indices must be positions inside a group, in "
+              "[0, pool_size) = [0, ", k, "), but got ", static_cast<int64_t>(p[i]));
+}
+
+template <typename index_t>
+void check_positions(const index_t* p, int64_t n, int64_t k) {
+  bool bad = false;
+  for (int64_t i = 0; i < n; ++i) {
+    bad |= static_cast<uint64_t>(static_cast<int64_t>(p[i])) >= static_cast<uint64_t>(k);
+  }
+  if (C10_UNLIKELY(bad)) bad_position(p, n, k);
+}
 
 // Maxout on dense operands that share a memory order (contiguous or
 // channels_last in, the same out): seen as [outer, groups * k, inner] in
@@ -564,19 +667,21 @@ void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int6
 }
 
 // Groups of k memory neighbours: write them group after group, branch-free;
-// K as in forward_neighbours.
-template <int64_t K, typename bits_t, typename index_t>
+// K as in forward_neighbours. Positions are compared as lane_t: the values'
+// own width where every position fits in it (one vector lane type
+// throughout), wider where it does not.
+template <int64_t K, typename lane_t, typename bits_t, typename index_t>
 void backward_neighbours(const bits_t* gbits, const index_t* positions, bits_t* gibits,
                          int64_t rows, int64_t k_runtime) {
   const int64_t k = K > 0 ? K : k_runtime;
   at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
                    [&](int64_t begin, int64_t end) {
+    check_positions(positions + begin, end - begin, k);
     for (int64_t r = begin; r < end; ++r) {
-      // Compared at the width of the values: one vector lane type throughout.
-      const bits_t chosen = static_cast<bits_t>(positions[r]);
+      const lane_t chosen = static_cast<lane_t>(positions[r]);
       const bits_t g = gbits[r];
       bits_t* gi = gibits + r * k;
-      for (int64_t j = 0; j < k; ++j) gi[j] = static_cast<bits_t>(j) == chosen ? g : bits_t(0);
+      for (int64_t j = 0; j < k; ++j) gi[j] = static_cast<lane_t>(j) == chosen ? g : bits_t(0);
     }
   });
 }
@@ -594,10 +699,14 @@ void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_inp
   const int64_t rows = s.outer * s.groups;
   if (s.inner == 1) {
     switch (k) {
-      case 2: return backward_neighbours<2>(gbits, positions, gibits, rows, k);
-      case 3: return backward_neighbours<3>(gbits, positions, gibits, rows, k);
-      case 4: return backward_neighbours<4>(gbits, positions, gibits, rows, k);
-      default: return backward_neighbours<0>(gbits, positions, gibits, rows, k);
+      case 2: return backward_neighbours<2, bits_t>(gbits, positions, gibits, rows, k);
+      case 3: return backward_neighbours<3, bits_t>(gbits, positions, gibits, rows, k);
+      case 4: return backward_neighbours<4, bits_t>(gbits, positions, gibits, rows, k);
+      default:
+        if (static_cast<uint64_t>(k - 1) > std::numeric_limits<bits_t>::max()) {
+          return backward_neighbours<0, uint64_t>(gbits, positions, gibits, rows, k);
+        }
+        return backward_neighbours<0, bits_t>(gbits, positions, gibits, rows, k);
     }
   }
   const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(s.inner * k, 1));
@@ -606,6 +715,7 @@ void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_inp
       const bits_t* g = gbits + r * s.inner;
       const index_t* p = positions + r * s.inner;
       bits_t* gi = gibits + r * k * s.inner;
+      check_positions(p, s.inner, k);
       // Each input gradient is written exactly once.
       for (int64_t j = 0; j < k; ++j) {
         bits_t* row = gi + j * s.inner;
@@ -723,6 +833,10 @@ void maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
           char* group = data[0] + i * strides[0];
           const scalar_t g = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);
           const int64_t chosen = *reinterpret_cast<const index_t*>(data[2] + i * strides[2]);
+          if (C10_UNLIKELY(chosen < 0 || chosen >= pool_size)) {
+            const auto bad = static_cast<index_t>(chosen);
+            bad_position(&bad, 1, pool_size);
+          }
           // Every member of the group is written exactly once.
           for (int64_t j = 0; j < pool_size; ++j) {
             *reinterpret_cast<scalar_t*>(group + j * step) = j == chosen ? g : scalar_t(0);

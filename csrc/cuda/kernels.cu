@@ -88,7 +88,10 @@ __global__ void maxout_backward_kernel(const scalar_t* __restrict__ grad,
     const index_t i = rest - g * inner;
     scalar_t* group = grad_input + (o * groups_inner * pool_size) + (g * pool_size) * inner + i;
     const scalar_t gv = grad[e];
-    const int chosen = static_cast<int>(positions[e]);
+    const int64_t chosen = static_cast<int64_t>(positions[e]);
+    // Indices come from the caller of maxout_backward: out of range is a
+    // device-side assert, as in ATen's gather and scatter.
+    CUDA_KERNEL_ASSERT(chosen >= 0 && chosen < pool_size);
     for (int j = 0; j < pool_size; ++j) {
       group[static_cast<index_t>(j) * inner] = j == chosen ? gv : scalar_t(0);
     }
@@ -100,6 +103,25 @@ int grid_for(int64_t n) {
       static_cast<int64_t>(at::cuda::getCurrentDeviceProperties()->multiProcessorCount) * 32;
   return static_cast<int>(std::max<int64_t>(1, std::min(blocks_for(n), max_blocks)));
 }
+
+// A thread's running sum of the weight gradient, in runs: each run starts
+// fresh and is then added to the total, so a total that has grown large
+// does not swallow the small values added to it (the CPU kernels cascade).
+template <typename T>
+struct RunSum {
+  static constexpr int kRun = 64;
+  T total = 0, run = 0;
+  int count = 0;
+  __device__ void add(T v) {
+    run += v;
+    if (++count == kRun) {
+      total += run;
+      run = 0;
+      count = 0;
+    }
+  }
+  __device__ T value() const { return total + run; }
+};
 
 // -------------------------------------------------------------- prelu bwd
 
@@ -119,7 +141,7 @@ __global__ void prelu_backward_kernel(const scalar_t* __restrict__ grad,
   const index_t c = blockIdx.x;
   const index_t slice = blockIdx.y;
   const opmath_t w = weight[shared_weight ? 0 : c];
-  opmath_t acc = 0;
+  RunSum<opmath_t> acc;
   for (index_t k = slice * static_cast<index_t>(blockDim.x) + threadIdx.x; k < per_channel;
        k += static_cast<index_t>(gridDim.y) * blockDim.x) {
     const index_t o = k / inner;
@@ -127,10 +149,10 @@ __global__ void prelu_backward_kernel(const scalar_t* __restrict__ grad,
     const index_t pos = o * outer_stride + c * channel_stride + i;
     const opmath_t g = grad[pos];
     const opmath_t xv = x[pos];
-    grad_input[pos] = static_cast<scalar_t>(math::leaky_backward(g, xv, w));
-    acc += math::prelu_weight_grad(g, xv);
+    grad_input[pos] = static_cast<scalar_t>(math::prelu_backward(g, xv, w));
+    acc.add(math::prelu_weight_grad(g, xv));
   }
-  sums[threadIdx.x] = acc;
+  sums[threadIdx.x] = acc.value();
   __syncthreads();
   for (int half = kThreads / 2; half > 0; half /= 2) {
     if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
@@ -153,7 +175,7 @@ __global__ void prelu_backward_channels_last_kernel(
   __shared__ opmath_t sums[kTileRows][kTileChannels];
   const index_t c = static_cast<index_t>(blockIdx.x) * kTileChannels + threadIdx.x;
   const index_t slice = blockIdx.y;
-  opmath_t acc = 0;
+  RunSum<opmath_t> acc;
   if (c < channels) {
     const opmath_t w = weight[c];
     for (index_t r = slice * kTileRows + threadIdx.y; r < rows;
@@ -161,11 +183,11 @@ __global__ void prelu_backward_channels_last_kernel(
       const index_t pos = r * channels + c;
       const opmath_t g = grad[pos];
       const opmath_t xv = x[pos];
-      grad_input[pos] = static_cast<scalar_t>(math::leaky_backward(g, xv, w));
-      acc += math::prelu_weight_grad(g, xv);
+      grad_input[pos] = static_cast<scalar_t>(math::prelu_backward(g, xv, w));
+      acc.add(math::prelu_weight_grad(g, xv));
     }
   }
-  sums[threadIdx.y][threadIdx.x] = acc;
+  sums[threadIdx.y][threadIdx.x] = acc.value();
   __syncthreads();
   if (threadIdx.y == 0 && c < channels) {
     opmath_t total = 0;
@@ -237,7 +259,7 @@ void Kernels::prelu(at::TensorIteratorBase& iter) {
   RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::prelu", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     at::native::gpu_kernel(iter, [] GPU_LAMBDA(scalar_t x, scalar_t w) -> scalar_t {
-      return math::leaky<opmath_t>(x, w);
+      return math::prelu<opmath_t>(x, w);
     });
   });
 }

@@ -15,12 +15,18 @@ at::Tensor unary(const char* op, const at::Tensor& x) {
   return shapes::empty_elementwise(x);
 }
 
-void unary_(const char* op, at::Tensor& x) { checks::floating(op, x); }
 
 at::Tensor relu(const at::Tensor& x) { return unary("relu", x); }
-void relu_(at::Tensor& x) { unary_("relu_", x); }
-at::Tensor leaky_relu(const at::Tensor& x, double) { return unary("leaky_relu", x); }
-void leaky_relu_(at::Tensor& x, double) { unary_("leaky_relu_", x); }
+void relu_(at::Tensor& x) { frontend::check_in_place("relu_", x); }
+at::Tensor leaky_relu(const at::Tensor& x, double slope) {
+  auto out = unary("leaky_relu", x);
+  checks::negative_slope("leaky_relu", x, slope);
+  return out;
+}
+void leaky_relu_(at::Tensor& x, double slope) {
+  frontend::check_in_place("leaky_relu_", x);
+  checks::negative_slope("leaky_relu_", x, slope);
+}
 at::Tensor abs_rectifier(const at::Tensor& x) { return unary("abs_rectifier", x); }
 
 at::Tensor relu_backward(const at::Tensor& grad, const at::Tensor& result) {
@@ -32,6 +38,7 @@ at::Tensor leaky_relu_backward(const at::Tensor& grad, const at::Tensor& x, doub
                                bool self_is_result) {
   frontend::check_leaky_relu_backward(slope, self_is_result);
   frontend::check_grad("leaky_relu_backward", grad, x, "self");
+  checks::negative_slope("leaky_relu_backward", x, slope);
   return shapes::empty_elementwise(x);
 }
 
@@ -66,8 +73,7 @@ std::tuple<at::Tensor, at::Tensor> maxout_with_indices(const at::Tensor& x, int6
 
 at::Tensor maxout_backward(const at::Tensor& grad, const at::Tensor& indices, int64_t pool_size,
                            int64_t dim) {
-  frontend::check_maxout_backward(grad, indices, pool_size, dim);
-  dim = dim < 0 ? dim + grad.dim() : dim;
+  dim = frontend::check_maxout_backward(grad, indices, pool_size, dim);
   return shapes::maxout_empty_grad_input(grad, pool_size, dim);
 }
 

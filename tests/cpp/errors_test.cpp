@@ -218,5 +218,37 @@ TEST(Errors, UndefinedTensorNamesOpAndArgument) {
                          {"rectifiers::maxout_backward", "indices"}));
 }
 
+
+// Hostile arguments through the C++ API: refused by name and value, never a
+// write past the gradient or a silently wrong result.
+TEST(Errors, HostileArgumentsAreRefusedByName) {
+  auto g = torch::randn({3});
+  auto positions = torch::zeros({3}, torch::kInt);
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::maxout_backward(g, positions, 6148914691236517206, 0); },
+                         {"rectifiers::maxout_backward", "pool_size must be <= 2147483647",
+                          "6148914691236517206"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::maxout_backward(g, positions, -2, 0); },
+                         {"rectifiers::maxout_backward", "pool_size must be >= 1, but got -2"}));
+  auto out_of_range = torch::full({3, 2}, 7, torch::kByte);
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::maxout_backward(torch::ones({3, 2}), out_of_range, 2, 1); },
+                         {"rectifiers::maxout_backward", "[0, 2)", "but got 7"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::leaky_relu(torch::zeros({3}), 1e300); },
+                         {"rectifiers::leaky_relu", "negative_slope 1e+300", "without overflow"}));
+  EXPECT_TRUE(ThrowsWith(
+      [&] { rectifiers::leaky_relu_backward(torch::ones({3}), torch::zeros({3}), 3.5e38, false); },
+      {"rectifiers::leaky_relu_backward", "without overflow"}));
+  // float64 computes in double: no overflow there.
+  auto x64 = torch::tensor({-1.0, 2.0}, torch::kDouble);
+  EXPECT_TRUE(BitwiseEqual(rectifiers::leaky_relu(x64, 1e300),
+                           torch::leaky_relu(x64, 1e300)));
+  // The backward ops name their saved tensor as the schema does, by either path.
+  torch::Tensor u;
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::leaky_relu_backward(g, u, 0.1, false); },
+                         {"rectifiers::leaky_relu_backward: self is an undefined tensor"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::abs_rectifier_backward(g, u); },
+                         {"rectifiers::abs_rectifier_backward: self is an undefined tensor"}));
+}
+
+
 }  // namespace
 }  // namespace rectifiers_test

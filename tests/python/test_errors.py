@@ -179,7 +179,7 @@ def test_maxout_backward_bad_indices():
         raises_unmodified(msg("maxout_backward", f"pool_size must be >= 1, but got {pool}"),
                           lambda: R.maxout_backward(g, idx.int() if pool > 256 else idx, pool, 1), g, idx)
     for dim in (3, -4):
-        raises_unmodified(msg("maxout_backward", f"dim {dim} is out of range for a 3-dim input "
+        raises_unmodified(msg("maxout_backward", f"dim {dim} is out of range for a 3-dim grad_output "
                                                  f"(expected in [-3, 2])"),
                           lambda: R.maxout_backward(g, idx, 2, dim), g, idx)
 

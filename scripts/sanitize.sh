@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The sanitizer gate: builds the op library and the GoogleTest suite with
+# AddressSanitizer + UndefinedBehaviorSanitizer (CUDA off) in build-sanitize/,
+# then runs the GoogleTest suite and the differential fuzz test
+# (tests/python/fuzz_ops.py, which loads that library into Python with the
+# ASan runtime preloaded) against it. Any report fails the run.
+# Run after scripts/setup.sh (it needs the installed torch and GoogleTest);
+# scripts/test.sh runs it. RECTIFIERS_SANITIZE_FUZZ_SECONDS sets the fuzz budget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${RECTIFIERS_SANITIZE_BUILD:-build-sanitize}"
+
+cmake -S . -B "$build" -G Ninja -DRECTIFIERS_SANITIZE=ON -DRECTIFIERS_CUDA=OFF \
+  -DRECTIFIERS_BUILD_EXAMPLES=OFF -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE=-O1 \
+  -DCMAKE_PREFIX_PATH="$(python -c 'import torch; print(torch.utils.cmake_prefix_path)')" >/dev/null
+cmake --build "$build"
+
+# Leaks are not checked: torch keeps process-lifetime allocations on purpose.
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:detect_odr_violation=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+echo "== sanitizer: GoogleTest"
+(cd "$build" && ctest --output-on-failure -j "$(nproc)")
+
+echo "== sanitizer: differential fuzz"
+LD_PRELOAD="$(g++ -print-file-name=libasan.so)" \
+  python tests/python/fuzz_ops.py --seconds "${RECTIFIERS_SANITIZE_FUZZ_SECONDS:-60}" \
+  --library "$build/librectifiers.so"

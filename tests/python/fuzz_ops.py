@@ -1,0 +1,470 @@
+"""Differential fuzzing of every op of torch.ops.rectifiers, backward ops
+included, against its PyTorch reference (docs/semantics.md).
+
+Each case draws an op, a shape (0-5 dims, sizes 0 and 1 included), a layout
+(contiguous, channels_last, transposed, sliced, expanded), a dtype (valid or
+not), values with +-0, +-inf and NaN of both signs, and the op's scalar
+arguments, valid and invalid (slopes beyond float range, pool sizes that
+overflow, dims out of range, indices out of range, mismatched shapes, dtypes
+and undefined tensors). Every call must either raise RuntimeError, ValueError
+or TypeError with a message that names the op, or return the reference
+result; an out-of-place op never modifies its inputs, and an in-place op that
+refuses leaves its input as it was.
+
+    python tests/python/fuzz_ops.py --seconds 60 [--seed S] [--library PATH]
+
+--library loads that build of the op library (the sanitizer build) with
+torch.ops.load_library instead of importing rectifiers. A failure prints the
+seed and case number that reproduce it (--seed S --case N replays one case)
+and exits 1.
+"""
+
+import argparse
+import math
+import os
+import random
+import sys
+import time
+import traceback
+
+import torch
+import torch.nn.functional as F
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+NOT_FLOATS = [torch.int32, torch.int64, torch.uint8, torch.bool, torch.complex64]
+INT_VIEW = {torch.float16: torch.int16, torch.bfloat16: torch.int16,
+            torch.float32: torch.int32, torch.float64: torch.int64}
+SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, -math.nan, 1.0, -1.0, 6.0, -2.5]
+SLOPES = [0.01, 0.2, -0.5, 0.0, -0.0, 1.0, 2.5, math.inf, -math.inf, math.nan,
+          1e300, -1e300, 3.5e38, -3.5e38, 3.4e38, 1e-40]
+# Pool sizes past the limit (refused), or that overflow; never a valid huge one,
+# whose input gradient would take gigabytes.
+HUGE_POOLS = [2**31, 2**32 + 1, 2**40, 2**62, 6148914691236517206, 2**63 - 1,
+              -1, -2, 0, -(2**62)]
+# Refusals of ours that torch does not make (documented in docs/semantics.md).
+OUR_REFUSALS = ("must be a floating-point tensor", "without overflow", "overlap in memory",
+                "pool_size must be <=", "strided tensors")
+ACCEPTED_ERRORS = (RuntimeError, ValueError, TypeError, IndexError)
+
+
+class CaseFailure(AssertionError):
+    pass
+
+
+# ---------------------------------------------------------------- inputs
+
+def values(rng, n, dtype):
+    if dtype == torch.bool:
+        return torch.tensor([rng.random() < 0.5 for _ in range(n)], dtype=torch.bool)
+    if not dtype.is_floating_point and not dtype.is_complex:
+        return torch.tensor([rng.randint(-5, 5) for _ in range(n)]).to(dtype)
+    data = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.25:
+            data.append(rng.choice(SPECIAL))
+        elif r < 0.4:
+            data.append(float(rng.randint(-3, 3)))  # ties inside maxout groups
+        else:
+            data.append(rng.gauss(0.0, 3.0))
+    return torch.tensor(data, dtype=torch.float64).to(dtype)
+
+
+def make_tensor(rng, shape, dtype, layout):
+    """A tensor of `shape` in `layout`; returns (tensor, layout actually used)."""
+    n = math.prod(shape)
+    if layout == "channels_last" and len(shape) in (4, 5):
+        fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
+        t = values(rng, n, dtype).reshape(shape).contiguous(memory_format=fmt)
+        return t, layout
+    if layout == "transposed" and len(shape) >= 2:
+        t = values(rng, n, dtype).reshape(shape[::-1]).permute(*reversed(range(len(shape))))
+        return t, layout
+    if layout == "sliced" and len(shape) >= 1:
+        big = [s * 2 + 1 for s in shape]
+        base = values(rng, math.prod(big), dtype).reshape(big)
+        return base[tuple(slice(1, None, 2) for _ in shape)][tuple(slice(0, s) for s in shape)], layout
+    if layout == "expanded" and len(shape) >= 1:
+        small = [1 if (s > 1 and rng.random() < 0.5) else s for s in shape]
+        if small != list(shape):
+            return values(rng, math.prod(small), dtype).reshape(small).expand(*shape), layout
+    return values(rng, n, dtype).reshape(shape), "contiguous"
+
+
+def random_shape(rng, min_dims=0):
+    ndim = rng.randint(min_dims, 5)
+    return [rng.choice([0, 1, 1, 2, 2, 3, 4, 6]) for _ in range(ndim)]
+
+
+def random_dtype(rng):
+    return rng.choice(NOT_FLOATS) if rng.random() < 0.08 else rng.choice(FLOATS)
+
+
+def random_layout(rng):
+    return rng.choice(["contiguous", "contiguous", "channels_last", "transposed", "sliced",
+                       "expanded"])
+
+
+def like(rng, t, dtype=None):
+    """Another tensor of t's shape (sometimes another layout)."""
+    u, _ = make_tensor(rng, list(t.shape), dtype or t.dtype, random_layout(rng))
+    return u
+
+
+def maybe_mismatch(rng, t, what):
+    """Usually t; sometimes a wrong shape, dtype or an undefined tensor."""
+    r = rng.random()
+    if r < 0.04:
+        return None
+    if r < 0.08:
+        return like(rng, t, dtype=rng.choice([d for d in FLOATS if d != t.dtype]))
+    if r < 0.12 and t.dim() > 0:
+        shape = list(t.shape)
+        shape[rng.randrange(len(shape))] += 1
+        return make_tensor(rng, shape, t.dtype, "contiguous")[0]
+    return t
+
+
+def random_pool_and_dim(rng, shape):
+    ndim = len(shape)
+    dim = rng.randint(-ndim - 1, ndim) if rng.random() < 0.15 else (
+        rng.randint(-ndim, ndim - 1) if ndim else 0)
+    r = rng.random()
+    if r < 0.15:
+        pool = rng.choice(HUGE_POOLS)
+    elif ndim and -ndim <= dim < ndim and r < 0.85:
+        size = shape[dim]
+        divisors = [k for k in range(1, max(size, 1) + 1) if size % k == 0] or [1]
+        pool = rng.choice(divisors)
+    else:
+        pool = rng.randint(1, 5)
+    return pool, dim
+
+
+# ------------------------------------------------------------ references
+
+def maxout_ref(x, k, dim):
+    dim = dim % x.dim() if x.dim() and -x.dim() <= dim < x.dim() else dim
+    return x.unflatten(dim, (-1, k)).max(dim + 1)
+
+
+def index_dtype(k):
+    return torch.uint8 if k <= 256 else torch.int32
+
+
+def maxout_backward_ref(g, idx, k, dim):
+    assert g.dim() and -g.dim() <= dim < g.dim(), "dim out of range"
+    assert 1 <= k <= 2**31 - 1, "pool_size out of range"  # before allocating k * size
+    assert idx.dtype == index_dtype(k), "indices dtype is not the one maxout_with_indices gives"
+    assert g.dtype.is_floating_point and idx.shape == g.shape
+    dim = dim % g.dim()
+    assert ((idx.long() >= 0) & (idx.long() < k)).all(), "indices out of range"
+    shape = list(g.shape)
+    shape[dim] *= k
+    out = torch.zeros(shape, dtype=g.dtype).unflatten(dim, (-1, k))
+    out.scatter_(dim + 1, idx.long().unsqueeze(dim + 1), g.unsqueeze(dim + 1))
+    return out.flatten(dim, dim + 1)
+
+
+def grad_of(g, x):
+    """Our backward ops take a gradient of x's dtype and shape (no promotion,
+    no broadcasting); the reference refuses the rest too."""
+    assert g.dtype == x.dtype and g.shape == x.shape and x.dtype.is_floating_point
+    return g
+
+
+def prelu_weight_shape_ok(x, w):
+    channels = x.shape[1] if x.dim() >= 2 else 1
+    return w.dim() <= 1 and w.numel() in (1, channels) and w.dtype == x.dtype
+
+
+def broadcast_weight(x, w):
+    if x.dim() < 2 or w.numel() == 1:
+        return w.reshape(())
+    return w.reshape([-1] + [1] * (x.dim() - 2))
+
+
+def prelu_backward_ref(g, x, w):
+    grad_of(g, x)
+    assert prelu_weight_shape_ok(x, w)
+    wb = broadcast_weight(x, w)
+    gi, gw_full = torch.ops.aten._prelu_kernel_backward(g, x, wb)
+    if x.dim() < 2 or w.numel() == 1:
+        gw = gw_full.double().sum().reshape(w.shape)
+    else:
+        gw = gw_full.double().sum([d for d in range(x.dim()) if d != 1]).reshape(w.shape)
+    return gi, gw
+
+
+# ------------------------------------------------------------- the ops
+
+SCALARS = {}
+# The operands of the case's product (tensors or floats): where more than one
+# of them is NaN, which NaN the product carries is left to the hardware
+# (torch's own vectorised and scalar loops differ), so its sign is not compared.
+NAN_OPERANDS = []
+
+
+def nan_sign_mask(shape):
+    """True where the sign of a NaN result must match the reference."""
+    count = torch.zeros(shape, dtype=torch.int32)
+    for v in NAN_OPERANDS:
+        if isinstance(v, torch.Tensor):
+            count = count + torch.broadcast_to(v.detach().isnan(), shape).int()
+        elif math.isnan(v):
+            count = count + 1
+    return count < 2
+
+
+def draw_case(rng):
+    """(op name, callable on ours, reference callable, inputs, in-place target);
+    the scalar arguments drawn are left in SCALARS for the failure report."""
+    R = torch.ops.rectifiers
+    SCALARS.clear()
+    NAN_OPERANDS.clear()
+    op = rng.choice(["relu", "relu_", "relu_backward", "leaky_relu", "leaky_relu_",
+                     "leaky_relu_backward", "prelu", "prelu_backward", "abs_rectifier",
+                     "abs_rectifier_backward", "maxout", "maxout_with_indices", "maxout_backward"])
+    dtype = random_dtype(rng)
+    if op.startswith("maxout") and op != "maxout_backward":
+        shape = random_shape(rng)
+        x, _ = make_tensor(rng, shape, dtype, random_layout(rng))
+        pool, dim = random_pool_and_dim(rng, shape)
+        SCALARS.update(pool_size=pool, dim=dim)
+        if op == "maxout":
+            return op, lambda: R.maxout(x, pool, dim), lambda: maxout_ref(x, pool, dim).values, [x], None
+        return (op, lambda: R.maxout_with_indices(x, pool, dim),
+                lambda: tuple(maxout_ref(x, pool, dim)), [x], None)
+    if op == "maxout_backward":
+        shape = random_shape(rng)
+        g, _ = make_tensor(rng, shape, dtype, random_layout(rng))
+        pool, dim = random_pool_and_dim(rng, shape)
+        SCALARS.update(pool_size=pool, dim=dim)
+        if rng.random() < 0.5 and 2 <= pool <= 64 and shape:
+            # indices from a real forward of a matching input
+            idx_dtype = index_dtype(pool)
+        else:
+            idx_dtype = rng.choice([index_dtype(max(pool, 1)), torch.uint8, torch.int32, torch.int64])
+        hi = pool if rng.random() < 0.85 else pool + 3
+        hi = max(1, min(hi, 250 if idx_dtype == torch.uint8 else 2**31 - 1))
+        idx = torch.randint(0, hi, tuple(shape), dtype=torch.int64)
+        if idx_dtype == torch.int32 and rng.random() < 0.1 and idx.numel():
+            idx.view(-1)[0] = -1
+        idx = idx.to(idx_dtype)
+        if rng.random() < 0.3 and idx.dim() >= 2:
+            idx = idx.transpose(0, -1).contiguous().transpose(0, -1)
+        idx = maybe_mismatch(rng, idx, "indices") if rng.random() < 0.2 else idx
+        return (op, lambda: R.maxout_backward(g, idx, pool, dim),
+                lambda: maxout_backward_ref(g, idx, pool, dim), [g] + ([idx] if idx is not None else []), None)
+
+    shape = random_shape(rng)
+    x, layout = make_tensor(rng, shape, dtype, random_layout(rng))
+    slope = rng.choice(SLOPES)
+    if "leaky" in op:
+        SCALARS.update(negative_slope=slope)
+    if op == "relu":
+        return op, lambda: R.relu(x), lambda: torch.relu(x), [x], None
+    if op == "abs_rectifier":
+        return op, lambda: R.abs_rectifier(x), lambda: torch.abs(x), [x], None
+    if "leaky_relu" in op and op != "leaky_relu_backward":
+        NAN_OPERANDS.extend([x.clone(), slope])
+    if op == "leaky_relu":
+        return op, lambda: R.leaky_relu(x, slope), lambda: F.leaky_relu(x, slope), [x], None
+    if op in ("relu_", "leaky_relu_"):
+        x0 = x.clone()  # the reference runs after ours wrote x
+        if op == "relu_":
+            return op, lambda: R.relu_(x), lambda: torch.relu(x0), [], x
+        return op, lambda: R.leaky_relu_(x, slope), lambda: F.leaky_relu(x0, slope), [], x
+    if op == "prelu":
+        channels = x.shape[1] if x.dim() >= 2 else 1
+        wn = rng.choice([1, channels, channels, channels + 1, 0])
+        w = values(rng, wn, x.dtype if rng.random() < 0.9 else random_dtype(rng))
+        if rng.random() < 0.1 and wn == 1:
+            w = w.reshape(())
+        w = maybe_mismatch(rng, w, "weight") if rng.random() < 0.1 else w
+        if w is not None and prelu_weight_shape_ok(x, w):
+            NAN_OPERANDS.extend([x, broadcast_weight(x, w)])
+        return op, lambda: R.prelu(x, w), lambda: F.prelu(x, w), [x] + ([w] if w is not None else []), None
+    g = maybe_mismatch(rng, like(rng, x), "grad_output")
+    ins = [t for t in (g, x) if t is not None]
+    if op == "relu_backward":
+        return (op, lambda: R.relu_backward(g, x),
+                lambda: torch.ops.aten.threshold_backward(grad_of(g, x), x, 0), ins, None)
+    if g is not None and g.shape == x.shape:
+        NAN_OPERANDS.extend([g, x])
+        if op == "leaky_relu_backward":
+            NAN_OPERANDS[1:] = [slope]
+    if op == "abs_rectifier_backward":
+        return (op, lambda: R.abs_rectifier_backward(g, x), lambda: grad_of(g, x) * torch.sgn(x), ins, None)
+    if op == "leaky_relu_backward":
+        is_result = rng.random() < 0.3
+        return (op, lambda: R.leaky_relu_backward(g, x, slope, is_result),
+                lambda: torch.ops.aten.leaky_relu_backward(grad_of(g, x), x, slope, is_result), ins, None)
+    # prelu_backward
+    channels = x.shape[1] if x.dim() >= 2 else 1
+    w = values(rng, rng.choice([1, channels, channels + 1]), x.dtype)
+    if g is not None and g.shape == x.shape and prelu_weight_shape_ok(x, w):
+        NAN_OPERANDS[1:] = [broadcast_weight(x, w)]
+    return (op, lambda: R.prelu_backward(g, x, w),
+            lambda: prelu_backward_ref(g, x, w), ins + [w], None)
+
+
+# --------------------------------------------------------- comparisons
+
+def same_bits(actual, expected, what, nan_sign):
+    if not isinstance(actual, torch.Tensor) or not isinstance(expected, torch.Tensor):
+        raise CaseFailure(f"{what}: got {type(actual)}, expected {type(expected)}")
+    if actual.dtype != expected.dtype or actual.shape != expected.shape:
+        raise CaseFailure(f"{what}: got {actual.dtype} {tuple(actual.shape)}, "
+                          f"expected {expected.dtype} {tuple(expected.shape)}")
+    a = actual.detach().contiguous().reshape(-1)
+    e = expected.detach().contiguous().reshape(-1)
+    if not a.dtype.is_floating_point:
+        if not torch.equal(a, e):
+            raise CaseFailure(f"{what}: got {a.tolist()[:8]}, expected {e.tolist()[:8]}")
+        return
+    itype = INT_VIEW[a.dtype]
+    ai, ei = a.view(itype), e.view(itype)
+    nan = e.isnan()
+    if not torch.equal(a.isnan(), nan):
+        raise CaseFailure(f"{what}: NaN positions differ: got {a.tolist()[:8]}, expected {e.tolist()[:8]}")
+    differ = (ai != ei) & ~nan
+    if nan_sign:  # the sign of NaN too (float32/float64 only)
+        sign_matters = nan & nan_sign_mask(actual.shape).reshape(-1)
+        differ |= sign_matters & ((ai < 0) != (ei < 0))
+    if differ.any():
+        at = differ.nonzero().reshape(-1)[:4].tolist()
+        raise CaseFailure(f"{what}: bits differ at {at}: got {a[at].tolist()}, expected {e[at].tolist()}")
+
+
+def check_result(op, got, want):
+    if op == "prelu_backward":
+        gi, gw = got
+        gi_ref, gw_ref = want
+        same_bits(gi, gi_ref, "grad_input", gi_ref.dtype in (torch.float32, torch.float64))
+        if gw.shape != gw_ref.shape or gw.dtype != gi_ref.dtype:
+            raise CaseFailure(f"grad_weight: got {gw.dtype} {tuple(gw.shape)}")
+        fin = torch.finfo(gw.dtype)
+        # a reduction: within a few rounding steps of the float64 sum
+        scale = max(1.0, float(gw_ref.abs().max()) if gw_ref.numel() else 1.0)
+        if not torch.allclose(gw.double(), gw_ref, rtol=8 * fin.eps, atol=8 * fin.eps * scale,
+                              equal_nan=True):
+            raise CaseFailure(f"grad_weight: got {gw.tolist()}, expected {gw_ref.tolist()}")
+        return
+    if isinstance(want, tuple):
+        for i, (a, e) in enumerate(zip(got, want)):
+            if i == 1:  # maxout indices: the position inside the group
+                if a.dtype != index_dtype(int(a.numel() and 0) or 1) and a.dtype not in (torch.uint8, torch.int32):
+                    raise CaseFailure(f"indices dtype {a.dtype}")
+                same_bits(a.long(), e, "indices", False)
+            else:
+                same_bits(a, e, "values", e.dtype in (torch.float32, torch.float64))
+        return
+    same_bits(got, want, "result", want.dtype in (torch.float32, torch.float64))
+
+
+def bits(t):
+    dense = torch.empty(t.shape, dtype=t.dtype, device=t.device).copy_(t.detach())
+    return dense.reshape(-1).view(torch.uint8)
+
+
+def snapshot(tensors):
+    return [(t, bits(t), t._version) for t in tensors]
+
+
+def unchanged(snap, what):
+    for t, before, version in snap:
+        if not torch.equal(bits(t), before) or t._version != version:
+            raise CaseFailure(f"{what} was modified")
+
+
+def describe(t):
+    if not isinstance(t, torch.Tensor):
+        return repr(t)
+    return f"Tensor({str(t.dtype).replace('torch.', '')}, shape={tuple(t.shape)}, stride={t.stride()})"
+
+
+def run_case(rng):
+    op, ours, reference, inputs, target = draw_case(rng)
+    try:
+        return check_case(op, ours, reference, inputs, target)
+    except CaseFailure as e:
+        args = [describe(t) for t in inputs + ([target] if target is not None else [])]
+        args += [f"{k}={v!r}" for k, v in SCALARS.items()]
+        raise CaseFailure(f"{op}({', '.join(args)}): {e}") from None
+
+
+def check_case(op, ours, reference, inputs, target):
+    snap = snapshot(inputs)
+    target_snap = snapshot([target]) if target is not None else []
+    try:
+        got = ours()
+    except ACCEPTED_ERRORS as e:
+        text = str(e)
+        if f"rectifiers::{op}" not in text and f"rectifiers.{op}" not in text:
+            raise CaseFailure(f"{op}: error does not name the op: {type(e).__name__}: {text[:300]}")
+        unchanged(snap, "an input")
+        unchanged(target_snap, "the in-place input (refused)")
+        # Where torch computes the same thing, ours may refuse only for a documented reason.
+        try:
+            reference()
+        except Exception:
+            return op, "both refuse"
+        if not any(r in text for r in OUR_REFUSALS):
+            raise CaseFailure(f"{op}: refused what torch computes: {text[:300]}")
+        return op, "refused"
+    unchanged(snap, "an input")
+    try:
+        want = reference()
+    except Exception as e:
+        raise CaseFailure(f"{op}: returned a result where the reference raises "
+                          f"{type(e).__name__}: {str(e)[:200]}")
+    if target is not None:
+        got = target
+    check_result(op, got, want)
+    return op, "equal"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--case", type=int, default=None, help="replay one case of --seed")
+    parser.add_argument("--library", default=None, help="load this op library instead of rectifiers")
+    args = parser.parse_args(argv)
+    if args.library:
+        torch.ops.load_library(args.library)
+    else:
+        import rectifiers  # noqa: F401
+    torch.set_num_threads(1)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    start = time.monotonic()
+    counts = {}
+    case = 0
+    while True:
+        if args.case is not None:
+            case = args.case
+        elif time.monotonic() - start > args.seconds:
+            break
+        rng = random.Random(seed * 1_000_003 + case)
+        torch.manual_seed(seed * 1_000_003 + case)
+        try:
+            op, outcome = run_case(rng)
+        except Exception as e:
+            print(f"FAILED: seed {seed} case {case}: {type(e).__name__}: {e}")
+            traceback.print_exc()
+            print(f"replay: python {sys.argv[0]} --seed {seed} --case {case}"
+                  + (f" --library {args.library}" if args.library else ""))
+            return 1
+        counts[outcome] = counts.get(outcome, 0) + 1
+        case += 1
+        if args.case is not None:
+            break
+    total = sum(counts.values())
+    print(f"fuzz: seed {seed}: {total} cases in {time.monotonic() - start:.0f} s "
+          f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
