@@ -23,6 +23,8 @@ echo "== sanitizer: GoogleTest"
 (cd "$build" && ctest --output-on-failure -j "$(nproc)")
 
 echo "== sanitizer: differential fuzz"
-LD_PRELOAD="$(g++ -print-file-name=libasan.so)" \
-  python tests/python/fuzz_ops.py --seconds "${RECTIFIERS_SANITIZE_FUZZ_SECONDS:-60}" \
+# libstdc++ too: python does not link it, and ASan must see its __cxa_throw
+# when it starts.
+LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libstdc++.so)" \
+  python tests/python/fuzz_ops.py --seconds "${RECTIFIERS_SANITIZE_FUZZ_SECONDS:-45}" \
   --library "$build/librectifiers.so"

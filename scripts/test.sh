@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs and builds first (scripts/setup.sh), then the
-# GoogleTest suite and the pytest suite. CUDA cases skip without a GPU.
+# GoogleTest suite, the pytest suite (the differential fuzz test included)
+# and the sanitizer gate (scripts/sanitize.sh: the GoogleTest suite and the
+# fuzz test again, under ASan + UBSan). CUDA cases skip without a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -8,3 +10,5 @@ echo "== GoogleTest"
 (cd build && ctest --output-on-failure -j "$(nproc)")
 echo "== pytest"
 RECTIFIERS_CPP_BUILD="$PWD/build" python -m pytest -q -p no:cacheprovider tests/python "$@"
+echo "== sanitizers"
+bash scripts/sanitize.sh
