@@ -66,7 +66,11 @@ def extension():
     if os.environ.get("RECTIFIERS_CPU_DEFAULT_ONLY", "0") == "1":
         # Only the baseline CPU loops (no AVX2/AVX-512 builds).
         define_macros.append(("RECTIFIERS_CPU_DEFAULT_ONLY", None))
-    cxx_flags = ["-O3", "-fvisibility=hidden"]
+    # -fno-trapping-math: the loops compare before they select, and under the
+    # default -ftrapping-math g++ keeps each compare as a branch (a compare
+    # may raise a floating-point exception flag), so the fused PReLU backward
+    # was not vectorised. Results are the same: no reassociation is allowed.
+    cxx_flags = ["-O3", "-fvisibility=hidden", "-fno-trapping-math"]
     nvcc_flags = ["-O3", "--expt-relaxed-constexpr", "--extended-lambda"]
     if with_cuda:
         archs = os.environ.setdefault("TORCH_CUDA_ARCH_LIST", CUDA_ARCHS_DEFAULT)

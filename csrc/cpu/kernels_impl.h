@@ -279,8 +279,8 @@ class Cascade {
 
 // grad_input for n elements sharing weight w; returns their weight-gradient sum.
 template <typename scalar_t, typename opmath_t>
-opmath_t row(const scalar_t* g, const scalar_t* x, scalar_t* gi, opmath_t w, int64_t n,
-             Cascade<opmath_t>& sum) {
+opmath_t row(const scalar_t* __restrict__ g, const scalar_t* __restrict__ x,
+             scalar_t* __restrict__ gi, opmath_t w, int64_t n, Cascade<opmath_t>& sum) {
   sum.reset();
   for (int64_t start = 0; start < n; start += kRun) {
     const int64_t len = std::min(kRun, n - start);
