@@ -20,8 +20,8 @@ ours (the op's minimal bytes moved / time) as a fraction of the bandwidth of a
 ``clone()`` of a tensor of the same size and dtype, measured in the same run
 (on a GPU: the device copy bandwidth). A second table gives maxout's bytes
 saved for backward against the composite's (summed over the tensors packed by
-``torch.autograd.graph.saved_tensors_hooks``). DESIGN.md section 6 gives the
-targets; the last column of the table names the ones a row misses.
+``torch.autograd.graph.saved_tensors_hooks``). The targets are listed in
+docs/benchmarks.md; the last column of the table names the ones a row misses.
 
     python benchmarks/bench.py --quick
     python benchmarks/bench.py --ops prelu,maxout --dtypes bfloat16 --threads 2
@@ -135,7 +135,7 @@ class Case:
     layout: str  # "1D", "[B,F]", "NCHW", "NHWC"
     direction: str
     build: Callable[[int, torch.dtype, torch.device], Setup]
-    kind: str  # "elementwise" | "prelu_bwd" | "maxout" (which §6 targets apply)
+    kind: str  # "elementwise" | "prelu_bwd" | "maxout" (which targets apply)
 
     @property
     def name(self) -> str:
@@ -338,7 +338,7 @@ class Runner:
 
 
 # ---------------------------------------------------------------------------
-# §6 targets
+# performance targets (docs/benchmarks.md)
 
 
 def target_misses(case: Case, numel: int, ratio: float, bw_frac: float, args) -> str:
@@ -409,7 +409,7 @@ def markdown_table(rows: list[dict], device: torch.device) -> str:
     thread_col = device.type == "cpu"
     head = ["case", "dtype"] + (["threads"] if thread_col else []) + [
         "size", "ours median", "native median", "native/ours", "ours GB/s",
-        "ours / clone bw", "§6 targets"]
+        "ours / clone bw", "targets"]
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join(["---"] * 2 + (["--:"] if thread_col else []) +
                             ["--:"] * 6 + ["---"]) + "|"]
@@ -422,7 +422,7 @@ def markdown_table(rows: list[dict], device: torch.device) -> str:
 
 
 def saved_table(rows: list[dict]) -> str:
-    lines = ["| case | dtype | size | ours saved | composite saved | ours / composite | §6 target (<= 1/8) |",
+    lines = ["| case | dtype | size | ours saved | composite saved | ours / composite | target (<= 1/8) |",
              "|---|---|--:|--:|--:|--:|---|"]
     for r in rows:
         frac = r["ours"] / r["native"] if r["native"] else float("nan")
@@ -464,7 +464,7 @@ def header(args, device: torch.device) -> str:
         "- native/ours > 1 means ours is faster; bandwidth = the op's minimal bytes moved / "
         "median time, as a fraction of a clone() of the same number of elements "
         "(2 x bytes / its median time) measured in this run",
-        f"- §6 targets: a ratio within {args.tie:.0%} of its goal counts as met (a tie of "
+        f"- targets: a ratio within {args.tie:.0%} of its goal counts as met (a tie of "
         f"medians); bandwidth goals apply from {fmt_size(args.large)} elements on",
     ])
 
@@ -517,7 +517,7 @@ def plot(rows: list[dict], path: str, device: torch.device) -> None:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        description="Time the rectifier ops against PyTorch native (DESIGN.md section 6).",
+        description="Time the rectifier ops against PyTorch native (targets: docs/benchmarks.md).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help=f"a short subset: sizes {QUICK_SIZES}, float32+bfloat16, 1 and 2 threads, "

@@ -1,6 +1,6 @@
 // Gradients through torch::autograd::grad against the gradients of the ATen
-// reference ops (DESIGN.md §1): elementwise gradients bitwise equal (float32
-// and float64 per DESIGN; float16/bfloat16 too, because the backward kernels
+// reference ops (docs/semantics.md): elementwise gradients bitwise equal (float32
+// and float64 per docs/semantics.md; float16/bfloat16 too, because the backward kernels
 // compute in float and round once as ATen's do), PReLU's weight gradient (a
 // reduction) within a tolerance and deterministic; second order through
 // create_graph; in-place variants under PyTorch's autograd rules.
@@ -299,7 +299,7 @@ TEST_P(AutogradTest, PreluSecondOrder) {
     UseDtype(dt);
     SCOPED_TRACE(DtypeName(dt));
     // ATen's double backward of prelu splits at x >= 0 while its first
-    // derivative (and DESIGN.md's table: d/dx at 0 = weight) splits at x > 0, so
+    // derivative (and docs/semantics.md's table: d/dx at 0 = weight) splits at x > 0, so
     // the two disagree only at x = +-0; the input here avoids exact zeros.
     for (int64_t weight_size : {1, 6}) {
       SCOPED_TRACE("weight numel " + std::to_string(weight_size));

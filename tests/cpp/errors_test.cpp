@@ -1,4 +1,4 @@
-// Bad input (DESIGN.md §7): every misuse throws c10::Error whose message
+// Bad input (docs/semantics.md, "Bad input"): every misuse throws c10::Error whose message
 // names the op ("rectifiers::<op>") and the offending value, and no input is
 // modified.
 #include <gtest/gtest.h>

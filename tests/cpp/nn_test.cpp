@@ -1,4 +1,4 @@
-// rectifiers::nn modules (DESIGN.md §2) against their torch::nn twins: values
+// rectifiers::nn modules (README, "C++ API") against their torch::nn twins: values
 // and gradients, parameters registered under torch's names and initialised as
 // torch does, clone(), to(kDouble), pretty printing, state carried through
 // torch::save / torch::load (also to and from the twins), and bad options.

@@ -1,10 +1,10 @@
-// Forward values of every op against its ATen reference (DESIGN.md §1), on
+// Forward values of every op against its ATen reference (docs/semantics.md), on
 // every device x dtype, on random data with +-0, +-inf and NaN mixed in, over
 // contiguous / channels_last / transposed / sliced / expanded / empty / large
 // (threaded) / 0-dim inputs, and the output's memory format.
 //
 // Comparison: bitwise in every dtype (NaN in the same positions, signed zeros
-// and infinities with the same bits). For float16/bfloat16 DESIGN.md allows
+// and infinities with the same bits). For float16/bfloat16 docs/semantics.md allows
 // 1 ulp, but the library computes each element in float (opmath) and rounds
 // once, exactly as ATen's own kernels do, so the results are expected to be
 // identical; a 1-ulp difference would mean the two compute differently.

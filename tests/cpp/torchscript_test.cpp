@@ -1,4 +1,4 @@
-// TorchScript from C++ (DESIGN.md §5): compile a script that calls
+// TorchScript from C++ (README): compile a script that calls
 // torch.ops.rectifiers.*, run it, compare with the ATen reference; a scripted
 // module with a PReLU parameter survives save/load and trains (autograd
 // through the ops from a loaded model).

@@ -1,4 +1,4 @@
-"""Autograd of every op (DESIGN §1, §5): gradcheck and gradgradcheck in float64,
+"""Autograd of every op (docs/semantics.md): gradcheck and gradgradcheck in float64,
 second derivatives against torch's, PyTorch's in-place rules, version
 counters, what maxout saves for backward, no_grad and inference_mode."""
 

@@ -1,4 +1,4 @@
-"""Bad input (DESIGN §7): every misuse is a RuntimeError whose message names the
+"""Bad input (docs/semantics.md, "Bad input"): every misuse is a RuntimeError whose message names the
 op (``rectifiers::<op>``) and the offending value, and no input is modified by
 a failed call. Messages are the ones in csrc/common/checks.cpp, frontend.h and
 autograd/autograd.cpp."""

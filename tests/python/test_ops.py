@@ -1,8 +1,8 @@
 """Forward values and gradients of every op against its PyTorch reference
-(DESIGN §1, §5): every op x dtype x device x layout, with ±0, ±inf and NaN mixed
+(docs/semantics.md): every op x dtype x device x layout, with ±0, ±inf and NaN mixed
 into random data.
 
-Exactness (DESIGN §1):
+Exactness (docs/semantics.md):
 - Forward results are compared bitwise (NaN positions must agree; every other
   element must have the same bits, so the sign of zero matters) in every dtype.
   float16/bfloat16 are bitwise too, not merely within 1 ulp: our kernels widen

@@ -1,4 +1,4 @@
-"""Property-based tests (DESIGN §5): over random shapes (0-4 dims, sizes 0-6),
+"""Property-based tests (docs/semantics.md): over random shapes (0-4 dims, sizes 0-6),
 random strided views (permutations, slices with steps, expanded dims) and
 random values with ±0, ±inf and NaN mixed in, every op equals its PyTorch
 reference: forward bitwise in every dtype, gradients bitwise in float32/float64

@@ -18,7 +18,7 @@ from rectifiers import nn as rn
 EXACT = dict(rtol=0, atol=0)
 
 # torch.jit is deprecated in favour of torch.compile/export, yet supported; the
-# contract (DESIGN §2, §5) requires it.
+# contract (README, docs/semantics.md) requires it.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:FutureWarning")
 
 
