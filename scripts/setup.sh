@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what rectifiers needs, builds the Python extension (in place) and
-# the C++ targets (in build/). Sourced by scripts/test.sh and scripts/demo.sh;
-# safe to rerun (incremental).
+# Installs what rectifiers needs and builds it: one CMake build in build/
+# (the op library, the Python extension, the GoogleTest suite and the C++
+# examples), driven by pip's editable install of the package. Sourced by
+# scripts/test.sh and scripts/demo.sh; a rerun recompiles only what changed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,14 +17,6 @@ if ((${#need_apt[@]})); then
 fi
 
 python -m pip install -q -r requirements.txt
-# Without a GPU, give nvcc explicit archs (it would otherwise build them all).
-export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-8.0;9.0}"
-export MAX_JOBS="${MAX_JOBS:-$(nproc)}"
+export RECTIFIERS_BUILD_TESTS=1 RECTIFIERS_BUILD_EXAMPLES=1
 python -m pip install -q --no-build-isolation -e .
-
-# RECTIFIERS_CMAKE_CUDA=OFF leaves the CUDA kernels out of the C++ build
-# (the Python extension above still compiles them).
-cmake -S . -B build -G Ninja -DRECTIFIERS_CUDA="${RECTIFIERS_CMAKE_CUDA:-AUTO}" \
-  -DCMAKE_PREFIX_PATH="$(python -c 'import torch; print(torch.utils.cmake_prefix_path)')" >/dev/null
-cmake --build build
 python -c "import rectifiers; print('rectifiers', rectifiers.build_info())"

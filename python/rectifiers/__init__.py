@@ -9,6 +9,8 @@ CPU and CUDA kernels, and ``torch.nn``-style modules.
 ONNX export: ``import rectifiers.onnx`` (not imported here; needs onnxscript).
 """
 
+import os
+
 import torch
 
 from ._library import load as _load
@@ -27,8 +29,9 @@ def build_info() -> str:
 
 
 def library_path() -> str:
-    """Path of the compiled op library (load it with torch.ops.load_library elsewhere)."""
-    return _C.__file__
+    """Path of the compiled op library, librectifiers.so (already loaded by
+    this import; a process without rectifiers can torch.ops.load_library it)."""
+    return os.path.join(os.path.dirname(_C.__file__), "librectifiers.so")
 
 
 __all__ = ["functional", "nn", "convert", "build_info", "library_path"]
