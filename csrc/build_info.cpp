@@ -1,6 +1,9 @@
 #include <ATen/Context.h>
+#include <ATen/Version.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "rectifiers.h"
@@ -14,6 +17,25 @@
 #endif
 
 namespace rectifiers {
+namespace {
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+}  // namespace
+
+std::string cpu_code_paths() { return lower(RECTIFIERS_CPU_CAPABILITIES); }
+
+// ATen's choice for this CPU (ATEN_CPU_CAPABILITY applies), which is the
+// build every stub calls: each kernel is built for every capability here.
+std::string cpu_selected_code_path() {
+  const std::string aten = lower(at::get_cpu_capability());
+  const std::string built = "," + cpu_code_paths() + ",";
+  return built.find("," + aten + ",") == std::string::npos ? "default" : aten;
+}
 
 std::string build_info() {
   std::string out = std::string("torch=") + TORCH_VERSION;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The prepared check for a lent GPU machine (torch + CUDA + nvcc there, no
-# internet): builds the extension in place for this GPU's arch, runs the CUDA
-# tests (gradcheck on CUDA included) and a quick GPU benchmark against PyTorch
-# native, prints a summary, and copies its log to $OUT when that is set.
+# internet): builds the package in place for this GPU's arch (the one CMake
+# build, every CPU instruction-set build included), runs the CUDA tests
+# (gradcheck on CUDA included), each CPU instruction-set build against torch,
+# and a quick GPU benchmark against PyTorch native, prints a summary, and
+# copies its log to $OUT when that is set.
 # Budget: well under 8 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +17,6 @@ status() { printf '%-28s %s\n' "$1" "$2" >>/tmp/gpu-check-summary; }
 nvidia-smi -L || true
 python -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
 arch=$(python -c "import torch; print('%d.%d' % torch.cuda.get_device_capability())")
-# The image's g++ 13 rejects the AVX2/AVX-512 CPU builds (always_inline
-# target mismatch in libstdc++); this check is about CUDA, so skip them.
-export RECTIFIERS_CPU_DEFAULT_ONLY=1
 export TORCH_CUDA_ARCH_LIST="$arch" RECTIFIERS_CUDA=1 MAX_JOBS="$(nproc)" PYTHONPATH="$PWD/python"
 
 echo "== build (arch $arch)"
@@ -38,6 +37,10 @@ timeout 120 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py \
   tests/python/test_ops.py tests/python/test_autograd.py tests/python/test_autocast.py \
   tests/python/test_functional_paths.py tests/python/test_modules.py -k cuda -rf 2>&1 | tail -40
 status "CUDA tests" "$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -1)"
+
+echo "== CPU builds (default, AVX2, AVX-512)"
+timeout 90 python -m pytest -q -p no:cacheprovider tests/python/test_cpu_capabilities.py -rs 2>&1 | tail -8
+status "CPU builds" "$(grep -E '[0-9]+ (passed|failed|skipped)' "$log" | tail -1)"
 
 if [ "${GPU_CHECK_BENCH:-1}" = 1 ]; then
   echo "== GPU benchmark (quick)"

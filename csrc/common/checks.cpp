@@ -1,5 +1,7 @@
 #include "checks.h"
 
+#include "dispatch.h"
+
 #include <ATen/MemoryOverlap.h>
 #include <c10/util/Exception.h>
 #include <c10/util/TypeCast.h>
@@ -26,9 +28,7 @@ void strided(const char* op, const at::Tensor& t, const char* arg) {
 void floating(const char* op, const at::Tensor& t, const char* arg) {
   strided(op, t, arg);
   const auto dtype = t.scalar_type();
-  TORCH_CHECK(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kHalf ||
-                  dtype == at::kBFloat16,
-              "rectifiers::", op, ": ", arg,
+  TORCH_CHECK(is_dispatched(dtype), "rectifiers::", op, ": ", arg,
               " must be a floating-point tensor (float16, bfloat16, float32 or float64), but "
               "got dtype ",
               dtype);
@@ -50,6 +50,12 @@ void same_sizes(const char* op, const at::Tensor& ref, const char* ref_arg, cons
   TORCH_CHECK(t.sym_sizes() == ref.sym_sizes(), "rectifiers::", op, ": expected ", arg,
               " to have the shape of ", ref_arg, " ", ref.sym_sizes(), ", but got ",
               t.sym_sizes());
+}
+
+void grad_like(const char* op, const at::Tensor& grad, const at::Tensor& x, const char* x_arg) {
+  floating(op, x, x_arg);
+  like(op, x, x_arg, grad, "grad_output");
+  same_sizes(op, x, x_arg, grad, "grad_output");
 }
 
 namespace {

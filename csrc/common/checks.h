@@ -27,6 +27,10 @@ void like(const char* op, const at::Tensor& ref, const char* ref_arg,
 void same_sizes(const char* op, const at::Tensor& ref, const char* ref_arg,
                 const at::Tensor& t, const char* arg);
 
+// grad_output of a backward op: x (named `x_arg`) is floating, and grad
+// has its device, dtype and sizes.
+void grad_like(const char* op, const at::Tensor& grad, const at::Tensor& x, const char* x_arg);
+
 // The tensor an in-place op writes must not have elements that share memory.
 // ATen's own test first (stride 0 on a dim of size > 1 overlaps); layouts it
 // cannot decide are checked exactly from their sizes and strides.

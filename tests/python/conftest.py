@@ -45,3 +45,4 @@ def special_values(dtype, device="cpu"):
         dtype=dtype,
         device=device,
     )
+

@@ -29,6 +29,7 @@ import traceback
 
 import torch
 import torch.nn.functional as F
+from references import maxout_ref
 
 FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 NOT_FLOATS = [torch.int32, torch.int64, torch.uint8, torch.bool, torch.complex64]
@@ -142,11 +143,6 @@ def random_pool_and_dim(rng, shape):
 
 
 # ------------------------------------------------------------ references
-
-def maxout_ref(x, k, dim):
-    dim = dim % x.dim() if x.dim() and -x.dim() <= dim < x.dim() else dim
-    return x.unflatten(dim, (-1, k)).max(dim + 1)
-
 
 def index_dtype(k):
     return torch.uint8 if k <= 256 else torch.int32

@@ -28,40 +28,12 @@ import torch.nn.functional as F
 
 import rectifiers.functional as RF  # also registers torch.ops.rectifiers
 from conftest import special_values
+from references import _INT_VIEW, assert_bitwise, maxout_ref
 
 R = torch.ops.rectifiers
 
 # ---------------------------------------------------------------------------
 # helpers
-
-_INT_VIEW = {
-    torch.float16: torch.int16,
-    torch.bfloat16: torch.int16,
-    torch.float32: torch.int32,
-    torch.float64: torch.int64,
-}
-
-
-def assert_bitwise(actual, expected, what="values"):
-    """Same dtype/shape, same NaN positions, identical bits everywhere else."""
-    assert actual.dtype == expected.dtype, (what, actual.dtype, expected.dtype)
-    assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
-    assert actual.device == expected.device, (what, actual.device, expected.device)
-    a = actual.detach().cpu().contiguous().reshape(-1)
-    e = expected.detach().cpu().contiguous().reshape(-1)
-    a_nan, e_nan = a.isnan(), e.isnan()
-    if not torch.equal(a_nan, e_nan):
-        bad = (a_nan != e_nan).nonzero().reshape(-1)[:5].tolist()
-        raise AssertionError(f"{what}: NaN positions differ at {bad}: got {a[bad].tolist()}, "
-                             f"expected {e[bad].tolist()}")
-    itype = _INT_VIEW[a.dtype]
-    ai, ei = a.view(itype), e.view(itype)
-    diff = (ai != ei) & ~a_nan
-    if diff.any():
-        bad = diff.nonzero().reshape(-1)[:5].tolist()
-        raise AssertionError(f"{what}: {int(diff.sum())} elements differ bitwise, e.g. at {bad}: "
-                             f"got {a[bad].tolist()}, expected {e[bad].tolist()}")
-
 
 def _ordered(t):
     """Map float bits to integers that are ordered like the floats (±0 -> 0)."""
@@ -405,12 +377,6 @@ def test_prelu_weight_grad_tolerance_and_determinism(per_channel, channels_last,
 
 # ---------------------------------------------------------------------------
 # maxout
-
-
-def maxout_ref(x, k, dim):
-    d = dim % x.dim()
-    r = x.unflatten(d, (x.size(d) // k, k)).max(d + 1)
-    return r.values, r.indices
 
 
 def maxout_ref_values(x, k, dim):

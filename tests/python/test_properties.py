@@ -13,26 +13,12 @@ from hypothesis import strategies as st
 
 import rectifiers.functional as RF
 from conftest import DTYPES, special_values
+from references import assert_bitwise
 
 R = torch.ops.rectifiers
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-_INT_VIEW = {torch.float16: torch.int16, torch.bfloat16: torch.int16,
-             torch.float32: torch.int32, torch.float64: torch.int64}
-
-
-def assert_bitwise(actual, expected, what="values"):
-    assert actual.dtype == expected.dtype, what
-    assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
-    a = actual.detach().contiguous().reshape(-1)
-    e = expected.detach().contiguous().reshape(-1)
-    assert torch.equal(a.isnan(), e.isnan()), f"{what}: NaN positions differ: {a} vs {e}"
-    keep = ~a.isnan()
-    ai, ei = a.view(_INT_VIEW[a.dtype])[keep], e.view(_INT_VIEW[e.dtype])[keep]
-    assert torch.equal(ai, ei), f"{what}: {a[keep][ai != ei].tolist()} vs {e[keep][ai != ei].tolist()}"
-
 
 @st.composite
 def strided_inputs(draw, min_dims=0):

@@ -8,7 +8,7 @@
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/library.h>
 
-#include "../rectifiers.h"
+#include "../../rectifiers.h"
 
 namespace rectifiers::autocast {
 namespace {

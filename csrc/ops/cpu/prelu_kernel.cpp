@@ -1,10 +1,33 @@
-// PReLU backward on the CPU (the fused pass and the any-strides fallback): part of
-// the loops of kernels_impl.h, compiled once per instruction set with it
-// (it includes this file after its own loops; nothing here stands alone).
-#pragma once
+// PReLU's CPU loops, compiled once per instruction set (see common/stub.h):
+// the forward, and the fused backward with its any-strides fallback.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "../../common/shapes.h"
+#include "../../cpu/loops.h"
+#include "../prelu.h"
 
 namespace rectifiers::cpu {
-namespace RECTIFIERS_CPU_NS {
+inline namespace CPU_CAPABILITY {
+namespace {
+
+// The SIMD twin of math::prelu; blendv(a, b, mask) takes b where mask.
+template <typename V>
+V vec_prelu(V x, V weight) {
+  return V::blendv(weight * x, x, x > V(0));
+}
+
+void prelu_kernel(at::TensorIteratorBase& iter) {
+  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::prelu", [&] {
+    binary_loop<scalar_t>(
+        iter, [](auto x, auto w) { return math::prelu(x, w); },
+        [](auto x, auto w) { return vec_prelu(x, w); });
+  });
+}
 
 // Fused PReLU backward for operands that share one dense memory order: one
 // pass reads grad and x once, writes grad_input and sums the weight gradient.
@@ -196,52 +219,39 @@ void one_channel(const scalar_t* g, const scalar_t* x, const scalar_t* w, scalar
   sum_slots(partial, pieces, int64_t(1), grad_weight);
 }
 
-// The memory order all three tensors share, if any: contiguous or channels_last.
-std::optional<at::MemoryFormat> shared_format(const at::Tensor& a, const at::Tensor& b,
-                                              const at::Tensor& c) {
-  for (auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast,
-                      at::MemoryFormat::ChannelsLast3d}) {
-    if (format == at::MemoryFormat::ChannelsLast && a.dim() != 4) continue;
-    if (format == at::MemoryFormat::ChannelsLast3d && a.dim() != 5) continue;
-    if (a.is_contiguous(format) && b.is_contiguous(format) && c.is_contiguous(format)) {
-      return format;
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace fused_prelu
 
-void prelu_backward(const at::Tensor& grad, const at::Tensor& x,
-                             const at::Tensor& weight_b, at::Tensor& grad_input,
-                             at::Tensor& grad_weight) {
-  const auto format = fused_prelu::shared_format(grad, x, grad_input);
-  if (format && x.numel() > 0) {
-    const bool shared_weight = weight_b.numel() == 1;
-    const auto w = weight_b.contiguous();
-    RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::prelu_backward", [&] {
-      const auto* g = grad.const_data_ptr<scalar_t>();
-      const auto* xp = x.const_data_ptr<scalar_t>();
-      auto* gi = grad_input.mutable_data_ptr<scalar_t>();
-      auto* gw = grad_weight.mutable_data_ptr<scalar_t>();
-      const int64_t n = x.numel();
-      if (shared_weight) {
-        fused_prelu::one_channel<scalar_t>(g, xp, w.const_data_ptr<scalar_t>(), gi, gw, n);
-        return;
-      }
-      const int64_t channels = x.size(1);
-      const int64_t inner = *format == at::MemoryFormat::Contiguous ? x.stride(1) : 1;
-      if (inner == 1) {
-        fused_prelu::channels_innermost<scalar_t>(g, xp, w.const_data_ptr<scalar_t>(), gi, gw,
-                                                  n / channels, channels);
-      } else {
-        fused_prelu::rows_per_channel<scalar_t>(g, xp, w.const_data_ptr<scalar_t>(), gi, gw,
-                                                n / (channels * inner), channels, inner);
-      }
-    });
-    return;
-  }
-  // Any other strides: per-element weight gradient, then a reduction.
+// The fused pass, for operands dense in one memory format.
+void prelu_backward_dense(const at::Tensor& grad, const at::Tensor& x, const at::Tensor& weight_b,
+                          at::Tensor& grad_input, at::Tensor& grad_weight,
+                          at::MemoryFormat format) {
+  const bool shared_weight = weight_b.numel() == 1;
+  const auto w = weight_b.contiguous();
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::prelu_backward", [&] {
+    const auto* g = grad.const_data_ptr<scalar_t>();
+    const auto* xp = x.const_data_ptr<scalar_t>();
+    const auto* wp = w.const_data_ptr<scalar_t>();
+    auto* gi = grad_input.mutable_data_ptr<scalar_t>();
+    auto* gw = grad_weight.mutable_data_ptr<scalar_t>();
+    const int64_t n = x.numel();
+    if (shared_weight) {
+      fused_prelu::one_channel<scalar_t>(g, xp, wp, gi, gw, n);
+      return;
+    }
+    const auto shape = shapes::around_dim(x, 1, format);
+    if (shape.inner == 1) {
+      fused_prelu::channels_innermost<scalar_t>(g, xp, wp, gi, gw, shape.outer, shape.size);
+    } else {
+      fused_prelu::rows_per_channel<scalar_t>(g, xp, wp, gi, gw, shape.outer, shape.size,
+                                              shape.inner);
+    }
+  });
+}
+
+// Any other strides: per-element weight gradient, then a reduction.
+void prelu_backward_strided(const at::Tensor& grad, const at::Tensor& x,
+                            const at::Tensor& weight_b, at::Tensor& grad_input,
+                            at::Tensor& grad_weight) {
   auto grad_weight_full = at::empty_like(x, at::MemoryFormat::Preserve);
   auto iter = at::TensorIteratorConfig()
                   .add_output(grad_input)
@@ -262,6 +272,20 @@ void prelu_backward(const at::Tensor& grad, const at::Tensor& x,
   grad_weight.copy_(shapes::prelu_reduce_to_weight(grad_weight_full, x, grad_weight));
 }
 
+void prelu_backward_kernel(const at::Tensor& grad, const at::Tensor& x,
+                           const at::Tensor& weight_b, at::Tensor& grad_input,
+                           at::Tensor& grad_weight) {
+  const auto format = shapes::shared_dense_format({grad, x, grad_input});
+  if (format && x.numel() > 0) {
+    prelu_backward_dense(grad, x, weight_b, grad_input, grad_weight, *format);
+  } else {
+    prelu_backward_strided(grad, x, weight_b, grad_input, grad_weight);
+  }
+}
 
-}  // namespace RECTIFIERS_CPU_NS
+}  // namespace
+}  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
+
+RECTIFIERS_REGISTER_CPU_KERNEL(prelu_stub, &rectifiers::cpu::prelu_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(prelu_backward_stub, &rectifiers::cpu::prelu_backward_kernel)

@@ -1,11 +1,19 @@
-// Maxout forward and backward on the CPU: part of
-// the loops of kernels_impl.h, compiled once per instruction set with it
-// (it includes this file after its own loops; nothing here stands alone).
-#pragma once
+// Maxout's CPU loops, forward and backward, compiled once per instruction
+// set (see common/stub.h).
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "../../common/shapes.h"
+#include "../../cpu/loops.h"
+#include "../maxout.h"
 
 namespace rectifiers::cpu {
-namespace RECTIFIERS_CPU_NS {
-
+inline namespace CPU_CAPABILITY {
 namespace {
 
 // Maxout walks the output with a TensorIterator over "plane 0" of the input
@@ -17,8 +25,6 @@ at::Tensor group_plane(const at::Tensor& t, int64_t pool_size, int64_t dim, int6
   step = grouped.stride(dim + 1) * static_cast<int64_t>(t.element_size());
   return grouped.select(dim + 1, 0);
 }
-
-}  // namespace
 
 // maxout_backward's indices come from the caller, so each must name a member
 // of its group: a branch-free scan of a run of them (it vectorises), and the
@@ -47,44 +53,8 @@ void check_positions(const index_t* p, int64_t n, int64_t k) {
 // dim) walks each group's k neighbours instead.
 namespace dense_maxout {
 
-struct Shape {
-  int64_t outer, groups, inner;
-};
-
-// The [outer, groups, inner] view around dim of a tensor laid out in
-// `format` (groups = its size at dim): inner is the product of the sizes of
-// the dims that come after dim in that format's memory order.
-Shape around(const at::Tensor& t, int64_t dim, at::MemoryFormat format) {
-  std::vector<int64_t> order(t.dim());
-  for (int64_t d = 0; d < t.dim(); ++d) order[d] = d;
-  if (format != at::MemoryFormat::Contiguous) {
-    // N, C, *spatial in memory as N, *spatial, C.
-    order.erase(order.begin() + 1);
-    order.push_back(1);
-  }
-  int64_t inner = 1;
-  for (auto it = std::find(order.begin(), order.end(), dim) + 1; it != order.end(); ++it) {
-    inner *= t.size(*it);
-  }
-  const int64_t groups = t.size(dim);
-  return {groups * inner == 0 ? 0 : t.numel() / (groups * inner), groups, inner};
-}
-
-// x, values (and indices) dense in one memory format, with standard strides
-// on `dim` (values is ours, so its strides are the format's own).
-std::optional<at::MemoryFormat> format_of(const at::Tensor& x, const at::Tensor& out,
-                                          const at::Tensor& extra) {
-  for (auto format : {at::MemoryFormat::Contiguous, at::MemoryFormat::ChannelsLast,
-                      at::MemoryFormat::ChannelsLast3d}) {
-    if (format == at::MemoryFormat::ChannelsLast && x.dim() != 4) continue;
-    if (format == at::MemoryFormat::ChannelsLast3d && x.dim() != 5) continue;
-    if (x.is_contiguous(format) && out.is_contiguous(format) &&
-        (!extra.defined() || extra.is_contiguous(format))) {
-      return format;
-    }
-  }
-  return std::nullopt;
-}
+// The output (or grad_output) around dim: its size there is the number of groups.
+using Shape = shapes::AroundDim;
 
 // Groups of k memory neighbours (inner == 1): take the max of member j
 // across a block of groups at a time, branch-free (random data would
@@ -133,19 +103,12 @@ void forward_neighbours(const scalar_t* x, scalar_t* out, index_t* positions, in
   });
 }
 
+// Rows of `inner` > 1 outputs: each the elementwise max of k input rows.
 template <typename scalar_t, typename index_t>
-void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int64_t k) {
+void forward_rows(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int64_t k) {
   using opmath_t = at::opmath_type<scalar_t>;
-  const int64_t rows = s.outer * s.groups;  // one row: `inner` outputs
+  const int64_t rows = s.outer * s.size;  // one row: `inner` outputs
   const int64_t grain = std::max<int64_t>(1, at::internal::GRAIN_SIZE / std::max<int64_t>(s.inner * k, 1));
-  if (s.inner == 1) {
-    switch (k) {
-      case 2: return forward_neighbours<2>(x, out, positions, rows, k);
-      case 3: return forward_neighbours<3>(x, out, positions, rows, k);
-      case 4: return forward_neighbours<4>(x, out, positions, rows, k);
-      default: return forward_neighbours<0>(x, out, positions, rows, k);
-    }
-  }
   at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
     std::vector<opmath_t> best;
     for (int64_t r = begin; r < end; ++r) {
@@ -185,6 +148,18 @@ void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int6
   });
 }
 
+template <typename scalar_t, typename index_t>
+void forward(const scalar_t* x, scalar_t* out, index_t* positions, Shape s, int64_t k) {
+  if (s.inner > 1) return forward_rows(x, out, positions, s, k);
+  const int64_t rows = s.outer * s.size;
+  switch (k) {
+    case 2: return forward_neighbours<2>(x, out, positions, rows, k);
+    case 3: return forward_neighbours<3>(x, out, positions, rows, k);
+    case 4: return forward_neighbours<4>(x, out, positions, rows, k);
+    default: return forward_neighbours<0>(x, out, positions, rows, k);
+  }
+}
+
 // Groups of k memory neighbours: write them group after group, branch-free;
 // K as in forward_neighbours. Positions are compared as lane_t: the values'
 // own width where every position fits in it (one vector lane type
@@ -215,7 +190,7 @@ void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_inp
   static_assert(sizeof(bits_t) == sizeof(scalar_t));
   const auto* gbits = reinterpret_cast<const bits_t*>(grad);
   auto* gibits = reinterpret_cast<bits_t*>(grad_input);
-  const int64_t rows = s.outer * s.groups;
+  const int64_t rows = s.outer * s.size;
   if (s.inner == 1) {
     switch (k) {
       case 2: return backward_neighbours<2, bits_t>(gbits, positions, gibits, rows, k);
@@ -248,27 +223,40 @@ void backward(const scalar_t* grad, const index_t* positions, scalar_t* grad_inp
 
 }  // namespace dense_maxout
 
-void maxout(const at::Tensor& x, int64_t pool_size, int64_t dim, at::Tensor& values,
-                     const at::Tensor& indices) {
-  if (values.numel() == 0) return;
-  if (const auto format = dense_maxout::format_of(x, values, indices)) {
-    const auto shape = dense_maxout::around(values, dim, *format);
-    RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::maxout", [&] {
-      const auto* in = x.const_data_ptr<scalar_t>();
-      auto* out = values.mutable_data_ptr<scalar_t>();
-      if (!indices.defined()) {
-        dense_maxout::forward<scalar_t, uint8_t>(in, out, nullptr, shape, pool_size);
-      } else if (indices.scalar_type() == at::kByte) {
-        dense_maxout::forward<scalar_t, uint8_t>(in, out, indices.mutable_data_ptr<uint8_t>(),
-                                                 shape, pool_size);
-      } else {
-        dense_maxout::forward<scalar_t, int32_t>(in, out, indices.mutable_data_ptr<int32_t>(),
-                                                 shape, pool_size);
+
+template <typename scalar_t, typename index_t>
+void maxout_strided_loop(at::TensorIterator& iter, int64_t pool_size, int64_t step,
+                         bool with_indices) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
+    char* out = data[0];
+    char* idx = with_indices ? data[1] : nullptr;
+    const char* in = data[with_indices ? 2 : 1];
+    const int64_t out_stride = strides[0];
+    const int64_t idx_stride = with_indices ? strides[1] : 0;
+    const int64_t in_stride = strides[with_indices ? 2 : 1];
+    for (int64_t i = 0; i < n; ++i) {
+      const char* group = in + i * in_stride;
+      scalar_t best = *reinterpret_cast<const scalar_t*>(group);
+      int64_t best_j = 0;
+      for (int64_t j = 1; j < pool_size; ++j) {
+        const scalar_t v = *reinterpret_cast<const scalar_t*>(group + j * step);
+        if (math::maxout_takes<opmath_t>(v, best)) {
+          best = v;
+          best_j = j;
+        }
       }
-    });
-    return;
-  }
-  // Any other strides.
+      *reinterpret_cast<scalar_t*>(out + i * out_stride) = best;
+      if (with_indices) {
+        *reinterpret_cast<index_t*>(idx + i * idx_stride) = static_cast<index_t>(best_j);
+      }
+    }
+  });
+}
+
+// Any strides: a TensorIterator over plane 0 of the groups.
+void maxout_strided(const at::Tensor& x, int64_t pool_size, int64_t dim, at::Tensor& values,
+                    const at::Tensor& indices) {
   int64_t step = 0;
   auto plane = group_plane(x, pool_size, dim, step);
   const bool with_indices = indices.defined();
@@ -277,64 +265,59 @@ void maxout(const at::Tensor& x, int64_t pool_size, int64_t dim, at::Tensor& val
   if (with_indices) config.add_output(indices);
   config.add_const_input(plane);
   auto iter = config.build();
-  const auto index_dtype = with_indices ? indices.scalar_type() : at::kByte;
-
+  const bool byte_indices = !with_indices || indices.scalar_type() == at::kByte;
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::maxout", [&] {
-    using opmath_t = at::opmath_type<scalar_t>;
-    auto run = [&](auto index_tag) {
-      using index_t = decltype(index_tag);
-      iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
-        char* out = data[0];
-        char* idx = with_indices ? data[1] : nullptr;
-        const char* in = data[with_indices ? 2 : 1];
-        const int64_t out_stride = strides[0];
-        const int64_t idx_stride = with_indices ? strides[1] : 0;
-        const int64_t in_stride = strides[with_indices ? 2 : 1];
-        for (int64_t i = 0; i < n; ++i) {
-          const char* group = in + i * in_stride;
-          scalar_t best = *reinterpret_cast<const scalar_t*>(group);
-          int64_t best_j = 0;
-          for (int64_t j = 1; j < pool_size; ++j) {
-            const scalar_t v = *reinterpret_cast<const scalar_t*>(group + j * step);
-            if (math::maxout_takes<opmath_t>(v, best)) {
-              best = v;
-              best_j = j;
-            }
-          }
-          *reinterpret_cast<scalar_t*>(out + i * out_stride) = best;
-          if (with_indices) {
-            *reinterpret_cast<index_t*>(idx + i * idx_stride) = static_cast<index_t>(best_j);
-          }
-        }
-      });
-    };
-    if (index_dtype == at::kByte) {
-      run(uint8_t{});
+    if (byte_indices) {
+      maxout_strided_loop<scalar_t, uint8_t>(iter, pool_size, step, with_indices);
     } else {
-      run(int32_t{});
+      maxout_strided_loop<scalar_t, int32_t>(iter, pool_size, step, with_indices);
     }
   });
 }
 
-void maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
-                              int64_t pool_size, int64_t dim, at::Tensor& grad_input) {
-  if (grad.numel() == 0) return;
-  if (const auto format = dense_maxout::format_of(grad_input, grad, indices)) {
-    const auto shape = dense_maxout::around(grad, dim, *format);
-    RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::maxout_backward", [&] {
-      const auto* g = grad.const_data_ptr<scalar_t>();
-      auto* gi = grad_input.mutable_data_ptr<scalar_t>();
-      if (indices.scalar_type() == at::kByte) {
-        dense_maxout::backward<scalar_t, uint8_t>(g, indices.const_data_ptr<uint8_t>(), gi,
-                                                  shape, pool_size);
-      } else {
-        dense_maxout::backward<scalar_t, int32_t>(g, indices.const_data_ptr<int32_t>(), gi,
-                                                  shape, pool_size);
+void maxout_kernel(const at::Tensor& x, int64_t pool_size, int64_t dim, at::Tensor& values,
+                   const at::Tensor& indices) {
+  if (values.numel() == 0) return;
+  const auto format = shapes::shared_dense_format({x, values, indices});
+  if (!format) return maxout_strided(x, pool_size, dim, values, indices);
+  const auto shape = shapes::around_dim(values, dim, *format);
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::maxout", [&] {
+    const auto* in = x.const_data_ptr<scalar_t>();
+    auto* out = values.mutable_data_ptr<scalar_t>();
+    if (!indices.defined()) {
+      dense_maxout::forward<scalar_t, uint8_t>(in, out, nullptr, shape, pool_size);
+    } else if (indices.scalar_type() == at::kByte) {
+      dense_maxout::forward<scalar_t, uint8_t>(in, out, indices.mutable_data_ptr<uint8_t>(),
+                                               shape, pool_size);
+    } else {
+      dense_maxout::forward<scalar_t, int32_t>(in, out, indices.mutable_data_ptr<int32_t>(),
+                                               shape, pool_size);
+    }
+  });
+}
+
+template <typename scalar_t, typename index_t>
+void maxout_backward_strided_loop(at::TensorIterator& iter, int64_t pool_size, int64_t step) {
+  iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      char* group = data[0] + i * strides[0];
+      const scalar_t g = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);
+      const int64_t chosen = *reinterpret_cast<const index_t*>(data[2] + i * strides[2]);
+      if (C10_UNLIKELY(chosen < 0 || chosen >= pool_size)) {
+        const auto bad = static_cast<index_t>(chosen);
+        bad_position(&bad, 1, pool_size);
       }
-    });
-    return;
-  }
-  // Any other strides.
+      // Every member of the group is written exactly once.
+      for (int64_t j = 0; j < pool_size; ++j) {
+        *reinterpret_cast<scalar_t*>(group + j * step) = j == chosen ? g : scalar_t(0);
+      }
+    }
+  });
+}
+
+// Any strides: a TensorIterator over plane 0 of grad_input's groups.
+void maxout_backward_strided(const at::Tensor& grad, const at::Tensor& indices,
+                             int64_t pool_size, int64_t dim, at::Tensor& grad_input) {
   int64_t step = 0;
   auto plane = group_plane(grad_input, pool_size, dim, step);
   auto iter = at::TensorIteratorConfig()
@@ -345,32 +328,36 @@ void maxout_backward(const at::Tensor& grad, const at::Tensor& indices,
                   .add_const_input(indices)
                   .build();
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::maxout_backward", [&] {
-    auto run = [&](auto index_tag) {
-      using index_t = decltype(index_tag);
-      iter.for_each([&](char** data, const int64_t* strides, int64_t n) {
-        for (int64_t i = 0; i < n; ++i) {
-          char* group = data[0] + i * strides[0];
-          const scalar_t g = *reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]);
-          const int64_t chosen = *reinterpret_cast<const index_t*>(data[2] + i * strides[2]);
-          if (C10_UNLIKELY(chosen < 0 || chosen >= pool_size)) {
-            const auto bad = static_cast<index_t>(chosen);
-            bad_position(&bad, 1, pool_size);
-          }
-          // Every member of the group is written exactly once.
-          for (int64_t j = 0; j < pool_size; ++j) {
-            *reinterpret_cast<scalar_t*>(group + j * step) = j == chosen ? g : scalar_t(0);
-          }
-        }
-      });
-    };
     if (indices.scalar_type() == at::kByte) {
-      run(uint8_t{});
+      maxout_backward_strided_loop<scalar_t, uint8_t>(iter, pool_size, step);
     } else {
-      run(int32_t{});
+      maxout_backward_strided_loop<scalar_t, int32_t>(iter, pool_size, step);
     }
   });
 }
 
+void maxout_backward_kernel(const at::Tensor& grad, const at::Tensor& indices, int64_t pool_size,
+                            int64_t dim, at::Tensor& grad_input) {
+  if (grad.numel() == 0) return;
+  const auto format = shapes::shared_dense_format({grad_input, grad, indices});
+  if (!format) return maxout_backward_strided(grad, indices, pool_size, dim, grad_input);
+  const auto shape = shapes::around_dim(grad, dim, *format);
+  RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::maxout_backward", [&] {
+    const auto* g = grad.const_data_ptr<scalar_t>();
+    auto* gi = grad_input.mutable_data_ptr<scalar_t>();
+    if (indices.scalar_type() == at::kByte) {
+      dense_maxout::backward<scalar_t, uint8_t>(g, indices.const_data_ptr<uint8_t>(), gi, shape,
+                                                pool_size);
+    } else {
+      dense_maxout::backward<scalar_t, int32_t>(g, indices.const_data_ptr<int32_t>(), gi, shape,
+                                                pool_size);
+    }
+  });
+}
 
-}  // namespace RECTIFIERS_CPU_NS
+}  // namespace
+}  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
+
+RECTIFIERS_REGISTER_CPU_KERNEL(maxout_stub, &rectifiers::cpu::maxout_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(maxout_backward_stub, &rectifiers::cpu::maxout_backward_kernel)

@@ -1,0 +1,37 @@
+// Each op finds its device kernels through ATen's DispatchStub, as ATen's own
+// ops do. A CPU kernel file (ops/cpu/<op>_kernel.cpp) is compiled once per
+// instruction set with that set's flags (CMakeLists.txt, ATen's CPU_CAPABILITY
+// scheme) and registers each build; the stub calls the one ATen chooses for
+// this CPU (so ATEN_CPU_CAPABILITY applies). A CUDA kernel file registers
+// its kernel for CUDA.
+#pragma once
+
+#include <ATen/TensorIterator.h>
+#include <ATen/native/DispatchStub.h>
+
+namespace rectifiers {
+
+using at::native::DispatchStub;  // DECLARE_DISPATCH names it unqualified
+
+// The loop of an elementwise op: out and the inputs are in the iterator.
+using elementwise_fn = void (*)(at::TensorIteratorBase&);
+// The same with the op's scalar argument (leaky_relu's negative_slope).
+using elementwise_scalar_fn = void (*)(at::TensorIteratorBase&, double);
+
+}  // namespace rectifiers
+
+// Registers this instruction-set build of a CPU kernel: in a file compiled
+// per CPU_CAPABILITY. ATen's REGISTER_DISPATCH leaves the AVX-512 slot empty
+// unless asked; ours is built for AVX-512, so it is asked.
+#define RECTIFIERS_REGISTER_CPU_KERNEL(stub, fn) \
+  namespace at::native {                         \
+  ALSO_REGISTER_AVX512_DISPATCH(rectifiers::stub, fn)   \
+  }
+
+// ATen's REGISTER_CUDA_DISPATCH names its registrar after the stub, so it
+// runs inside the stub's namespace and names ATen's registrar type there.
+#define RECTIFIERS_REGISTER_CUDA_KERNEL(stub, fn) \
+  namespace rectifiers {                          \
+  using at::native::RegisterCUDADispatch;         \
+  REGISTER_CUDA_DISPATCH(stub, fn)                \
+  }

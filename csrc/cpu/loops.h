@@ -1,0 +1,129 @@
+// The CPU elementwise loops every op's CPU kernel runs on. Included only by
+// the kernel files (ops/cpu/<op>_kernel.cpp), each compiled once per
+// instruction set: everything here lives in the namespace named after that
+// set (CPU_CAPABILITY), as ATen's vectorised code does, so the builds never
+// share a definition.
+#pragma once
+
+#include <ATen/OpMathType.h>
+#include <ATen/TensorIterator.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/cpu/vec/vec.h>
+#include <ATen/native/cpu/Loops.h>
+
+#include <type_traits>
+
+#include "../common/dispatch.h"
+#include "../common/rectifier_math.h"
+#include "../common/stub.h"
+
+#ifndef CPU_CAPABILITY
+#error "cpu/loops.h is for the kernel files compiled per instruction set (CPU_CAPABILITY)"
+#endif
+
+namespace rectifiers::cpu {
+inline namespace CPU_CAPABILITY {
+
+using at::vec::Vectorized;
+
+#if defined(CPU_CAPABILITY_AVX2) || defined(CPU_CAPABILITY_AVX512)
+constexpr bool kSimd = true;
+#else
+constexpr bool kSimd = false;
+#endif
+
+// The baseline build's loops: where the operands are contiguous in this
+// stretch (or the second input of a binary op is broadcast, as PReLU's
+// weight is), plain indexed loops the compiler vectorises for the baseline
+// ISA; otherwise the same with strides.
+template <typename scalar_t, typename Op>
+void plain_unary(at::TensorIteratorBase& iter, Op op) {
+  iter.for_each([op](char** data, const int64_t* strides, int64_t n) {
+    auto* out = reinterpret_cast<scalar_t*>(data[0]);
+    const auto* in = reinterpret_cast<const scalar_t*>(data[1]);
+    if (strides[0] == sizeof(scalar_t) && strides[1] == sizeof(scalar_t)) {
+      for (int64_t i = 0; i < n; ++i) out[i] = op(in[i]);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      *reinterpret_cast<scalar_t*>(data[0] + i * strides[0]) =
+          op(*reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]));
+    }
+  });
+}
+
+template <typename scalar_t, typename Op>
+void plain_binary(at::TensorIteratorBase& iter, Op op) {
+  iter.for_each([op](char** data, const int64_t* strides, int64_t n) {
+    auto* out = reinterpret_cast<scalar_t*>(data[0]);
+    const auto* a = reinterpret_cast<const scalar_t*>(data[1]);
+    const auto* b = reinterpret_cast<const scalar_t*>(data[2]);
+    constexpr int64_t one = sizeof(scalar_t);
+    if (strides[0] == one && strides[1] == one && strides[2] == one) {
+      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+      return;
+    }
+    if (strides[0] == one && strides[1] == one && strides[2] == 0) {
+      const scalar_t b0 = b[0];
+      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b0);
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      *reinterpret_cast<scalar_t*>(data[0] + i * strides[0]) =
+          op(*reinterpret_cast<const scalar_t*>(data[1] + i * strides[1]),
+             *reinterpret_cast<const scalar_t*>(data[2] + i * strides[2]));
+    }
+  });
+}
+
+// Runs `op` (scalar) / `vec_op` (SIMD) on op-math values: float16 and
+// bfloat16 lanes are widened to float and the result rounded once, exactly
+// as ATen's own kernels do, so results match PyTorch bit for bit.
+// Only the AVX2/AVX-512 builds take the explicit SIMD path: in the baseline
+// build ATen's Vectorized emulates compares and blends lane by lane, far
+// slower than the plain loop the compiler vectorises itself.
+template <typename scalar_t, typename Op, typename VecOp>
+void unary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  using Vec = Vectorized<scalar_t>;
+  if constexpr (!kSimd) {
+    plain_unary<scalar_t>(iter, [op](scalar_t x) { return scalar_t(op(opmath_t(x))); });
+  } else if constexpr (std::is_same_v<scalar_t, opmath_t>) {
+    at::native::cpu_kernel_vec(
+        iter, [op](scalar_t x) -> scalar_t { return op(x); }, [vec_op](Vec x) { return vec_op(x); });
+  } else {
+    at::native::cpu_kernel_vec(
+        iter, [op](scalar_t x) -> scalar_t { return scalar_t(op(opmath_t(x))); },
+        [vec_op](Vec x) {
+          auto [x0, x1] = at::vec::convert_to_float<scalar_t>(x);
+          return at::vec::convert_from_float<scalar_t>(vec_op(x0), vec_op(x1));
+        });
+  }
+}
+
+template <typename scalar_t, typename Op, typename VecOp>
+void binary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  using Vec = Vectorized<scalar_t>;
+  if constexpr (!kSimd) {
+    plain_binary<scalar_t>(iter, [op](scalar_t a, scalar_t b) {
+      return scalar_t(op(opmath_t(a), opmath_t(b)));
+    });
+  } else if constexpr (std::is_same_v<scalar_t, opmath_t>) {
+    at::native::cpu_kernel_vec(
+        iter, [op](scalar_t a, scalar_t b) -> scalar_t { return op(a, b); },
+        [vec_op](Vec a, Vec b) { return vec_op(a, b); });
+  } else {
+    at::native::cpu_kernel_vec(
+        iter,
+        [op](scalar_t a, scalar_t b) -> scalar_t { return scalar_t(op(opmath_t(a), opmath_t(b))); },
+        [vec_op](Vec a, Vec b) {
+          auto [a0, a1] = at::vec::convert_to_float<scalar_t>(a);
+          auto [b0, b1] = at::vec::convert_to_float<scalar_t>(b);
+          return at::vec::convert_from_float<scalar_t>(vec_op(a0, b0), vec_op(a1, b1));
+        });
+  }
+}
+
+}  // namespace CPU_CAPABILITY
+}  // namespace rectifiers::cpu

@@ -1,0 +1,91 @@
+// leaky_relu, leaky_relu_ and leaky_relu_backward: schemas, the kernel every
+// device runs, and the C++ API.
+#include "leaky_relu.h"
+
+#include "../common/elementwise.h"
+#include "../common/register.h"
+#include "../rectifiers.h"
+
+namespace rectifiers {
+
+DEFINE_DISPATCH(leaky_relu_stub);
+DEFINE_DISPATCH(leaky_relu_backward_stub);
+
+namespace {
+
+at::Tensor leaky_relu_kernel(const at::Tensor& x, double slope) {
+  auto out = elementwise::output_for("leaky_relu", x);
+  checks::negative_slope("leaky_relu", x, slope);
+  elementwise::run_unary(leaky_relu_stub, out, x, slope);
+  return out;
+}
+
+void leaky_relu_in_place_kernel(at::Tensor& x, double slope) {
+  elementwise::check_in_place("leaky_relu_", x);
+  checks::negative_slope("leaky_relu_", x, slope);
+  elementwise::run_unary(leaky_relu_stub, x, x, slope);
+}
+
+// Same rule and reason as ATen: after an in-place leaky_relu_ with a negative
+// slope, the sign of the result no longer tells which side of 0 the input was.
+void check_self_is_result(double slope, bool self_is_result) {
+  TORCH_CHECK(!self_is_result || slope >= 0.0,
+              "rectifiers::leaky_relu_backward: cannot differentiate in-place leaky_relu_ with "
+              "a negative slope (negative_slope = ",
+              slope,
+              "): the input was overwritten and the result's sign no longer tells which side "
+              "of 0 it was on; use the out-of-place leaky_relu");
+}
+
+at::Tensor leaky_relu_backward_kernel(const at::Tensor& grad, const at::Tensor& x, double slope,
+                                      bool self_is_result) {
+  check_self_is_result(slope, self_is_result);
+  auto out = elementwise::grad_output_for("leaky_relu_backward", grad, x, "self");
+  checks::negative_slope("leaky_relu_backward", x, slope);
+  elementwise::run_binary(leaky_relu_backward_stub, out, grad, x, slope);
+  return out;
+}
+
+void register_leaky_relu_kernels(torch::Library& m) {
+  m.impl("leaky_relu", &leaky_relu_kernel);
+  m.impl("leaky_relu_", &leaky_relu_in_place_kernel);
+  m.impl("leaky_relu_backward", &leaky_relu_backward_kernel);
+}
+
+}  // namespace
+
+at::Tensor leaky_relu(const at::Tensor& input, double negative_slope) {
+  checks::defined("leaky_relu", input, "input");
+  static const auto op =
+      op_handle<at::Tensor(const at::Tensor&, double)>("rectifiers::leaky_relu");
+  return op.call(input, negative_slope);
+}
+
+at::Tensor& leaky_relu_(at::Tensor& input, double negative_slope) {
+  checks::defined("leaky_relu_", input, "input");
+  static const auto op = op_handle<void(at::Tensor&, double)>("rectifiers::leaky_relu_");
+  op.call(input, negative_slope);
+  return input;
+}
+
+at::Tensor leaky_relu_backward(const at::Tensor& grad_output, const at::Tensor& input,
+                               double negative_slope, bool self_is_result) {
+  checks::defined("leaky_relu_backward", grad_output, "grad_output");
+  checks::defined("leaky_relu_backward", input, "self");
+  static const auto op = op_handle<at::Tensor(const at::Tensor&, const at::Tensor&, double, bool)>(
+      "rectifiers::leaky_relu_backward");
+  return op.call(grad_output, input, negative_slope, self_is_result);
+}
+
+}  // namespace rectifiers
+
+TORCH_LIBRARY_FRAGMENT(rectifiers, m) {
+  m.def("leaky_relu(Tensor self, float negative_slope=0.01) -> Tensor", {at::Tag::pointwise});
+  m.def("leaky_relu_(Tensor(a!) self, float negative_slope=0.01) -> ()", {at::Tag::pointwise});
+  m.def(
+      "leaky_relu_backward(Tensor grad_output, Tensor self, float negative_slope, "
+      "bool self_is_result) -> Tensor",
+      {at::Tag::pointwise});
+}
+
+RECTIFIERS_DEVICE_KERNELS(rectifiers::register_leaky_relu_kernels)

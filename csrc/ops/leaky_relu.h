@@ -1,0 +1,12 @@
+// leaky_relu, leaky_relu_ and leaky_relu_backward: the loops each device
+// supplies; the double is negative_slope.
+#pragma once
+
+#include "../common/stub.h"
+
+namespace rectifiers {
+
+DECLARE_DISPATCH(elementwise_scalar_fn, leaky_relu_stub);           // out = leaky(x)
+DECLARE_DISPATCH(elementwise_scalar_fn, leaky_relu_backward_stub);  // out = leaky'(x) * grad
+
+}  // namespace rectifiers
