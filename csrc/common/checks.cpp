@@ -4,8 +4,6 @@
 
 #include <ATen/MemoryOverlap.h>
 #include <c10/util/Exception.h>
-#include <c10/util/TypeCast.h>
-#include <c10/util/safe_numerics.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -114,72 +112,6 @@ void writable_in_place(const char* op, const at::Tensor& t) {
               ": cannot write in place to a tensor whose elements overlap in memory (sizes ",
               t.sym_sizes(), ", strides ", t.sym_strides(),
               "); call .clone() first or use the out-of-place op");
-}
-
-void negative_slope(const char* op, const at::Tensor& t, double slope) {
-  if (t.scalar_type() == at::kDouble) return;
-  const bool overflows = c10::overflows<float, double>(slope);
-  TORCH_CHECK(!overflows, "rectifiers::", op, ": negative_slope ",
-              slope, " cannot be converted to float (the compute type of ", t.scalar_type(),
-              " tensors) without overflow");
-}
-
-void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight) {
-  floating(op, x, "input");
-  TORCH_CHECK(weight.defined(), "rectifiers::", op, ": weight is an undefined tensor");
-  TORCH_CHECK(weight.dim() <= 1, "rectifiers::", op,
-              ": weight must be a 0-dim or 1-D tensor, but got ", weight.dim(),
-              " dims (shape ", weight.sym_sizes(), ")");
-  like(op, x, "input", weight, "weight");
-  const c10::SymInt channels = x.dim() >= 2 ? x.sym_size(1) : c10::SymInt(1);
-  const c10::SymInt count = weight.sym_numel();
-  TORCH_CHECK(count == 1 || count == channels, "rectifiers::", op, ": weight has ", count,
-              " elements, but it must have 1 or one per channel (input has ", channels,
-              " channels in dim 1, input shape ", x.sym_sizes(), ")");
-}
-
-int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim,
-                   const char* arg) {
-  const int64_t ndim = x.dim();
-  TORCH_CHECK(ndim >= 1, "rectifiers::", op, ": ", arg,
-              " must have at least 1 dimension, but got a 0-dim tensor");
-  TORCH_CHECK(dim >= -ndim && dim < ndim, "rectifiers::", op, ": dim ", dim,
-              " is out of range for a ", ndim, "-dim ", arg, " (expected in [", -ndim, ", ",
-              ndim - 1, "])");
-  TORCH_CHECK(pool_size >= 1, "rectifiers::", op, ": pool_size must be >= 1, but got ",
-              pool_size);
-  TORCH_CHECK(pool_size <= kMaxPoolSize, "rectifiers::", op, ": pool_size must be <= ",
-              kMaxPoolSize, " (positions inside a group are saved as int32), but got ",
-              pool_size);
-  return dim < 0 ? dim + ndim : dim;
-}
-
-void maxout_grad_input_fits(const char* op, const at::Tensor& grad, int64_t pool_size,
-                            int64_t dim) {
-  const auto sizes = c10::asIntArrayRefSlowOpt(grad.sym_sizes());
-  if (!sizes) return;  // symbolic: the real kernel checks
-  int64_t numel = 1;
-  bool overflow = false;
-  for (size_t d = 0; d < sizes->size(); ++d) {
-    if (static_cast<int64_t>(d) != dim) overflow |= c10::mul_overflows(numel, (*sizes)[d], &numel);
-  }
-  int64_t grouped = 0, bytes = 0;
-  overflow |= c10::mul_overflows((*sizes)[dim], pool_size, &grouped);
-  overflow |= c10::mul_overflows(numel, grouped, &numel);
-  overflow |= c10::mul_overflows(numel, static_cast<int64_t>(grad.element_size()), &bytes);
-  TORCH_CHECK(!overflow, "rectifiers::", op, ": the input gradient for pool_size ", pool_size,
-              " would have ", (*sizes)[dim], " * ", pool_size, " elements in dim ", dim,
-              " (grad_output shape ", grad.sym_sizes(), "), more than int64 can count");
-}
-
-int64_t maxout_args(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim) {
-  floating(op, x, "input");
-  const int64_t wrapped = maxout_dim(op, x, pool_size, dim);
-  const c10::SymInt size = x.sym_size(wrapped);
-  TORCH_CHECK(size % pool_size == 0, "rectifiers::", op, ": pool_size ", pool_size,
-              " does not divide the size of dim ", wrapped, " (", size, ", input shape ",
-              x.sym_sizes(), ")");
-  return wrapped;
 }
 
 }  // namespace rectifiers::checks

@@ -36,28 +36,4 @@ void grad_like(const char* op, const at::Tensor& grad, const at::Tensor& x, cons
 // cannot decide are checked exactly from their sizes and strides.
 void writable_in_place(const char* op, const at::Tensor& t);
 
-// A negative_slope that converts to the op-math type of t without overflow
-// (float for float16/bfloat16/float32), as ATen requires; inf and NaN pass.
-void negative_slope(const char* op, const at::Tensor& t, double slope);
-
-// PReLU's weight: 0-dim or 1-D, one element or one per channel (dim 1;
-// inputs with fewer than 2 dims have one channel), same device and dtype.
-void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight);
-
-// The largest pool_size: positions inside a group are saved as int32.
-constexpr int64_t kMaxPoolSize = 2147483647;
-
-// Checks x (named `arg`) has a dim, `dim` is in range and
-// 1 <= pool_size <= kMaxPoolSize; returns the wrapped dim.
-int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim,
-                   const char* arg = "input");
-
-// The gradient of maxout's input (grad_output's sizes with `dim` times
-// pool_size) has a number of elements and bytes that fit in int64.
-void maxout_grad_input_fits(const char* op, const at::Tensor& grad, int64_t pool_size,
-                            int64_t dim);
-
-// maxout_dim, and `pool_size` divides the size of `dim`. Returns the wrapped dim.
-int64_t maxout_args(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim);
-
 }  // namespace rectifiers::checks

@@ -82,7 +82,7 @@ C10_HOST_DEVICE inline T abs_rectifier_backward(T grad, T x) {
 // torch.max's choice: a NaN wins over everything, the first maximum wins ties.
 // Bitwise & and |, not && and ||: under -ftrapping-math the compiler may not
 // evaluate a skipped comparison speculatively, so short-circuits become
-// branches and the CPU loops are not vectorised (4x slower maxout).
+// branches and the CPU loops are not vectorised.
 template <typename T>
 C10_HOST_DEVICE inline bool maxout_takes(T candidate, T best) {
   return !(best != best) & ((candidate > best) | (candidate != candidate));

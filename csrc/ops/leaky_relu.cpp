@@ -2,9 +2,23 @@
 // device runs, and the C++ API.
 #include "leaky_relu.h"
 
+#include <c10/util/TypeCast.h>
+
 #include "../common/elementwise.h"
 #include "../common/register.h"
 #include "../rectifiers.h"
+
+namespace rectifiers::checks {
+
+void negative_slope(const char* op, const at::Tensor& t, double slope) {
+  if (t.scalar_type() == at::kDouble) return;
+  const bool overflows = c10::overflows<float, double>(slope);
+  TORCH_CHECK(!overflows, "rectifiers::", op, ": negative_slope ",
+              slope, " cannot be converted to float (the compute type of ", t.scalar_type(),
+              " tensors) without overflow");
+}
+
+}  // namespace rectifiers::checks
 
 namespace rectifiers {
 

@@ -3,11 +3,90 @@
 #include "maxout.h"
 
 #include <ATen/ATen.h>
+#include <c10/util/safe_numerics.h>
 
 #include "../common/checks.h"
 #include "../common/register.h"
 #include "../common/shapes.h"
 #include "../rectifiers.h"
+
+namespace rectifiers::checks {
+
+int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim,
+                   const char* arg) {
+  const int64_t ndim = x.dim();
+  TORCH_CHECK(ndim >= 1, "rectifiers::", op, ": ", arg,
+              " must have at least 1 dimension, but got a 0-dim tensor");
+  TORCH_CHECK(dim >= -ndim && dim < ndim, "rectifiers::", op, ": dim ", dim,
+              " is out of range for a ", ndim, "-dim ", arg, " (expected in [", -ndim, ", ",
+              ndim - 1, "])");
+  TORCH_CHECK(pool_size >= 1, "rectifiers::", op, ": pool_size must be >= 1, but got ",
+              pool_size);
+  TORCH_CHECK(pool_size <= kMaxPoolSize, "rectifiers::", op, ": pool_size must be <= ",
+              kMaxPoolSize, " (positions inside a group are saved as int32), but got ",
+              pool_size);
+  return dim < 0 ? dim + ndim : dim;
+}
+
+void maxout_grad_input_fits(const char* op, const at::Tensor& grad, int64_t pool_size,
+                            int64_t dim) {
+  const auto sizes = c10::asIntArrayRefSlowOpt(grad.sym_sizes());
+  if (!sizes) return;  // symbolic: the real kernel checks
+  int64_t numel = 1;
+  bool overflow = false;
+  for (size_t d = 0; d < sizes->size(); ++d) {
+    if (static_cast<int64_t>(d) != dim) overflow |= c10::mul_overflows(numel, (*sizes)[d], &numel);
+  }
+  int64_t grouped = 0, bytes = 0;
+  overflow |= c10::mul_overflows((*sizes)[dim], pool_size, &grouped);
+  overflow |= c10::mul_overflows(numel, grouped, &numel);
+  overflow |= c10::mul_overflows(numel, static_cast<int64_t>(grad.element_size()), &bytes);
+  TORCH_CHECK(!overflow, "rectifiers::", op, ": the input gradient for pool_size ", pool_size,
+              " would have ", (*sizes)[dim], " * ", pool_size, " elements in dim ", dim,
+              " (grad_output shape ", grad.sym_sizes(), "), more than int64 can count");
+}
+
+int64_t maxout_args(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim) {
+  floating(op, x, "input");
+  const int64_t wrapped = maxout_dim(op, x, pool_size, dim);
+  const c10::SymInt size = x.sym_size(wrapped);
+  TORCH_CHECK(size % pool_size == 0, "rectifiers::", op, ": pool_size ", pool_size,
+              " does not divide the size of dim ", wrapped, " (", size, ", input shape ",
+              x.sym_sizes(), ")");
+  return wrapped;
+}
+
+}  // namespace rectifiers::checks
+
+namespace rectifiers::shapes {
+
+at::ScalarType maxout_index_dtype(int64_t pool_size) {
+  return pool_size <= 256 ? at::kByte : at::kInt;
+}
+
+namespace {
+at::Tensor empty_resized_along(const at::Tensor& like, int64_t dim, const c10::SymInt& size,
+                               at::ScalarType dtype) {
+  auto sizes = like.sym_sizes().vec();
+  sizes[dim] = size;
+  const auto format = like.suggest_memory_format();
+  return at::empty_symint(sizes, like.options().dtype(dtype).memory_format(format));
+}
+}  // namespace
+
+at::Tensor maxout_empty_output(const at::Tensor& x, int64_t pool_size, int64_t dim,
+                               std::optional<at::ScalarType> dtype) {
+  return empty_resized_along(x, dim, x.sym_size(dim) / pool_size,
+                             dtype.value_or(x.scalar_type()));
+}
+
+at::Tensor maxout_empty_grad_input(const at::Tensor& grad_output, int64_t pool_size,
+                                   int64_t dim) {
+  return empty_resized_along(grad_output, dim, grad_output.sym_size(dim) * pool_size,
+                             grad_output.scalar_type());
+}
+
+}  // namespace rectifiers::shapes
 
 namespace rectifiers {
 

@@ -2,7 +2,48 @@
 // supplies. `dim` is wrapped and checked; pool_size divides its size.
 #pragma once
 
+#include <optional>
+
 #include "../common/stub.h"
+
+// maxout's argument checks and output shapes (the kernel of every device
+// and the autograd kernel use them).
+namespace rectifiers::checks {
+
+// The largest pool_size: positions inside a group are saved as int32.
+constexpr int64_t kMaxPoolSize = 2147483647;
+
+// Checks x (named `arg`) has a dim, `dim` is in range and
+// 1 <= pool_size <= kMaxPoolSize; returns the wrapped dim.
+int64_t maxout_dim(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim,
+                   const char* arg = "input");
+
+// The gradient of maxout's input (grad_output's sizes with `dim` times
+// pool_size) has a number of elements and bytes that fit in int64.
+void maxout_grad_input_fits(const char* op, const at::Tensor& grad, int64_t pool_size,
+                            int64_t dim);
+
+// maxout_dim, and `pool_size` divides the size of `dim`. Returns the wrapped dim.
+int64_t maxout_args(const char* op, const at::Tensor& x, int64_t pool_size, int64_t dim);
+
+}  // namespace rectifiers::checks
+
+namespace rectifiers::shapes {
+
+// The index dtype maxout saves for backward: 1 byte per output element while
+// the position in a group fits (pool_size <= 256), else int32.
+at::ScalarType maxout_index_dtype(int64_t pool_size);
+
+// Maxout's output: `dim` shrinks by pool_size; channels_last inputs keep
+// channels_last, everything else is contiguous. `dtype` defaults to x's.
+at::Tensor maxout_empty_output(const at::Tensor& x, int64_t pool_size, int64_t dim,
+                               std::optional<at::ScalarType> dtype = std::nullopt);
+
+// Maxout's input gradient: `dim` grows by pool_size, in grad_output's layout.
+at::Tensor maxout_empty_grad_input(const at::Tensor& grad_output, int64_t pool_size,
+                                   int64_t dim);
+
+}  // namespace rectifiers::shapes
 
 namespace rectifiers {
 

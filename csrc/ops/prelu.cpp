@@ -8,6 +8,49 @@
 #include "../common/register.h"
 #include "../rectifiers.h"
 
+namespace rectifiers::checks {
+
+void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight) {
+  floating(op, x, "input");
+  TORCH_CHECK(weight.defined(), "rectifiers::", op, ": weight is an undefined tensor");
+  TORCH_CHECK(weight.dim() <= 1, "rectifiers::", op,
+              ": weight must be a 0-dim or 1-D tensor, but got ", weight.dim(),
+              " dims (shape ", weight.sym_sizes(), ")");
+  like(op, x, "input", weight, "weight");
+  const c10::SymInt channels = x.dim() >= 2 ? x.sym_size(1) : c10::SymInt(1);
+  const c10::SymInt count = weight.sym_numel();
+  TORCH_CHECK(count == 1 || count == channels, "rectifiers::", op, ": weight has ", count,
+              " elements, but it must have 1 or one per channel (input has ", channels,
+              " channels in dim 1, input shape ", x.sym_sizes(), ")");
+}
+
+}  // namespace rectifiers::checks
+
+namespace rectifiers::shapes {
+
+at::Tensor prelu_broadcast_weight(const at::Tensor& x, const at::Tensor& weight) {
+  if (x.dim() < 2 || weight.sym_numel() == 1) {
+    return weight.reshape_symint({});
+  }
+  std::vector<c10::SymInt> shape(x.dim(), c10::SymInt(1));
+  shape[1] = weight.sym_numel();
+  return weight.reshape_symint(shape);
+}
+
+at::Tensor prelu_reduce_to_weight(const at::Tensor& full, const at::Tensor& x,
+                                  const at::Tensor& weight) {
+  if (x.dim() < 2 || weight.sym_numel() == 1) {
+    return full.sum().reshape_symint(weight.sym_sizes());
+  }
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (d != 1) dims.push_back(d);
+  }
+  return full.sum(dims).reshape_symint(weight.sym_sizes());
+}
+
+}  // namespace rectifiers::shapes
+
 namespace rectifiers {
 
 DEFINE_DISPATCH(prelu_stub);

@@ -3,6 +3,26 @@
 
 #include "../common/stub.h"
 
+// prelu's argument checks and weight shapes.
+namespace rectifiers::checks {
+
+// PReLU's weight: 0-dim or 1-D, one element or one per channel (dim 1;
+// inputs with fewer than 2 dims have one channel), same device and dtype.
+void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight);
+
+}  // namespace rectifiers::checks
+
+namespace rectifiers::shapes {
+
+// PReLU's weight as a tensor that broadcasts against x along dim 1.
+at::Tensor prelu_broadcast_weight(const at::Tensor& x, const at::Tensor& weight);
+
+// Sums a tensor shaped like x over every dim but 1, to weight's shape.
+at::Tensor prelu_reduce_to_weight(const at::Tensor& full, const at::Tensor& x,
+                                  const at::Tensor& weight);
+
+}  // namespace rectifiers::shapes
+
 namespace rectifiers {
 
 // out = prelu(x, weight), weight broadcast along dim 1.

@@ -1,7 +1,7 @@
 """Bad input (docs/semantics.md, "Bad input"): every misuse is a RuntimeError whose message names the
 op (``rectifiers::<op>``) and the offending value, and no input is modified by
-a failed call. Messages are the ones in csrc/common/checks.cpp, frontend.h and
-autograd/autograd.cpp."""
+a failed call. Messages are the ones in csrc/common/checks.cpp, the op files
+(csrc/ops/<op>.cpp) and their autograd kernels (csrc/ops/autograd/)."""
 
 import re
 
@@ -402,3 +402,42 @@ def test_undefined_tensors():
         R.relu(None)
     with pytest.raises((RuntimeError, TypeError)):
         R.prelu(torch.randn(3), None)
+
+
+# ---------------------------------------------------------------------------
+# Meta: one kernel serves CPU, CUDA and Meta, so a fake tensor is refused
+# exactly as a real one (torch.compile and torch.export see the same errors).
+
+META_CASES = {
+    "relu_ overlap": lambda d: R.relu_(torch.zeros(3, device=d).expand(2, 3)),
+    "leaky_relu_ overlap": lambda d: R.leaky_relu_(torch.zeros(3, device=d).expand(2, 3), 0.1),
+    "relu dtype": lambda d: R.relu(torch.zeros(3, dtype=torch.int32, device=d)),
+    "leaky_relu slope": lambda d: R.leaky_relu(torch.zeros(3, device=d), 1e300),
+    "relu_backward shape": lambda d: R.relu_backward(torch.zeros(3, device=d),
+                                                     torch.zeros(4, device=d)),
+    "leaky_relu_backward in-place slope": lambda d: R.leaky_relu_backward(
+        torch.zeros(3, device=d), torch.zeros(3, device=d), -0.1, True),
+    "abs_rectifier_backward dtype": lambda d: R.abs_rectifier_backward(
+        torch.zeros(3, device=d), torch.zeros(3, dtype=torch.float64, device=d)),
+    "prelu weight": lambda d: R.prelu(torch.zeros(2, 3, device=d), torch.zeros(4, device=d)),
+    "prelu_backward shape": lambda d: R.prelu_backward(
+        torch.zeros(2, 4, device=d), torch.zeros(2, 3, device=d), torch.zeros(3, device=d)),
+    "maxout divides": lambda d: R.maxout(torch.zeros(2, 5, device=d), 2, 1),
+    "maxout_with_indices dim": lambda d: R.maxout_with_indices(torch.zeros(2, 4, device=d), 2, 2),
+    "maxout_backward index dtype": lambda d: R.maxout_backward(
+        torch.zeros(2, 3, device=d), torch.zeros(2, 3, dtype=torch.int32, device=d), 2, 1),
+    "maxout_backward pool_size": lambda d: R.maxout_backward(
+        torch.zeros(2, 3, device=d), torch.zeros(2, 3, dtype=torch.uint8, device=d), 2**40, 1),
+}
+
+
+@pytest.mark.parametrize("case", list(META_CASES))
+def test_meta_refuses_as_cpu(case):
+    call = META_CASES[case]
+    with pytest.raises(RuntimeError) as cpu:
+        call("cpu")
+    with pytest.raises(RuntimeError) as meta:
+        call("meta")
+    first_line = lambda e: str(e.value).splitlines()[0]  # noqa: E731
+    assert first_line(cpu).startswith("rectifiers::"), first_line(cpu)
+    assert first_line(meta) == first_line(cpu)

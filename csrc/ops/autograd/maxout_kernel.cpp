@@ -2,6 +2,7 @@
 // common/autograd.h).
 #include "../../common/autograd.h"
 #include "../../rectifiers.h"
+#include "../maxout.h"
 
 namespace rectifiers::autograd {
 namespace {

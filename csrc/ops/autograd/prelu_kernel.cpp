@@ -1,7 +1,7 @@
 // prelu and prelu_backward under autograd (see common/autograd.h).
 #include "../../common/autograd.h"
-#include "../../common/shapes.h"
 #include "../../rectifiers.h"
+#include "../prelu.h"
 
 namespace rectifiers::autograd {
 namespace {

@@ -56,6 +56,36 @@ namespace dense_maxout {
 // The output (or grad_output) around dim: its size there is the number of groups.
 using Shape = shapes::AroundDim;
 
+template <int64_t K, bool kPositions, typename scalar_t, typename index_t>
+void forward_neighbours_block(const scalar_t* in, scalar_t* out, index_t* positions, int64_t n,
+                              int64_t k) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  // The running max in op-math (exact for float16/bfloat16 values) and the
+  // chosen member in an integer of the same width, so the loop is plain
+  // compares and blends on one lane type for every dtype; the compact index
+  // is narrowed once per block.
+  using lane_t = std::conditional_t<sizeof(opmath_t) == 8, uint64_t, uint32_t>;
+  constexpr int64_t kBlock = 256;
+  opmath_t best[kBlock];
+  lane_t chosen[kBlock];
+  for (int64_t i = 0; i < n; ++i) best[i] = in[i * k];
+  if constexpr (kPositions) {
+    for (int64_t i = 0; i < n; ++i) chosen[i] = 0;
+  }
+  for (int64_t j = 1; j < k; ++j) {
+    for (int64_t i = 0; i < n; ++i) {
+      const opmath_t candidate = in[i * k + j];
+      const bool take = math::maxout_takes<opmath_t>(candidate, best[i]);
+      best[i] = take ? candidate : best[i];
+      if constexpr (kPositions) chosen[i] = take ? static_cast<lane_t>(j) : chosen[i];
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = scalar_t(best[i]);
+  if constexpr (kPositions) {
+    for (int64_t i = 0; i < n; ++i) positions[i] = static_cast<index_t>(chosen[i]);
+  }
+}
+
 // Groups of k memory neighbours (inner == 1): take the max of member j
 // across a block of groups at a time, branch-free (random data would
 // mispredict). K > 0 is k as a compile-time constant, which turns the
@@ -63,42 +93,17 @@ using Shape = shapes::AroundDim;
 template <int64_t K, typename scalar_t, typename index_t>
 void forward_neighbours(const scalar_t* x, scalar_t* out, index_t* positions, int64_t rows,
                         int64_t k_runtime) {
-  using opmath_t = at::opmath_type<scalar_t>;
   const int64_t k = K > 0 ? K : k_runtime;
   at::parallel_for(0, rows, std::max<int64_t>(1, at::internal::GRAIN_SIZE / k),
                    [&](int64_t begin, int64_t end) {
     constexpr int64_t kBlock = 256;
-    // The running max in op-math (exact for float16/bfloat16 values) and the
-    // chosen member in an integer of the same width, so the loop is plain
-    // compares and blends on one lane type for every dtype; the compact
-    // index is narrowed once per block.
-    using lane_t = std::conditional_t<sizeof(opmath_t) == 8, uint64_t, uint32_t>;
-    opmath_t best[kBlock];
-    lane_t chosen[kBlock];
     for (int64_t r0 = begin; r0 < end; r0 += kBlock) {
       const int64_t n = std::min(kBlock, end - r0);
-      const scalar_t* in = x + r0 * k;
-      for (int64_t i = 0; i < n; ++i) best[i] = in[i * k];
       if (positions) {
-        for (int64_t i = 0; i < n; ++i) chosen[i] = 0;
-        for (int64_t j = 1; j < k; ++j) {
-          for (int64_t i = 0; i < n; ++i) {
-            const opmath_t candidate = in[i * k + j];
-            const bool take = math::maxout_takes<opmath_t>(candidate, best[i]);
-            best[i] = take ? candidate : best[i];
-            chosen[i] = take ? static_cast<lane_t>(j) : chosen[i];
-          }
-        }
-        for (int64_t i = 0; i < n; ++i) positions[r0 + i] = static_cast<index_t>(chosen[i]);
+        forward_neighbours_block<K, true>(x + r0 * k, out + r0, positions + r0, n, k);
       } else {
-        for (int64_t j = 1; j < k; ++j) {
-          for (int64_t i = 0; i < n; ++i) {
-            const opmath_t candidate = in[i * k + j];
-            best[i] = math::maxout_takes<opmath_t>(candidate, best[i]) ? candidate : best[i];
-          }
-        }
+        forward_neighbours_block<K, false>(x + r0 * k, out + r0, positions, n, k);
       }
-      for (int64_t i = 0; i < n; ++i) out[r0 + i] = scalar_t(best[i]);
     }
   });
 }
