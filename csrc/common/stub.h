@@ -23,9 +23,19 @@ using elementwise_scalar_fn = void (*)(at::TensorIteratorBase&, double);
 // Registers this instruction-set build of a CPU kernel: in a file compiled
 // per CPU_CAPABILITY. ATen's REGISTER_DISPATCH leaves the AVX-512 slot empty
 // unless asked; ours is built for AVX-512, so it is asked.
-#define RECTIFIERS_REGISTER_CPU_KERNEL(stub, fn) \
-  namespace at::native {                         \
-  ALSO_REGISTER_AVX512_DISPATCH(rectifiers::stub, fn)   \
+// A build without the AVX-512 kernels (RECTIFIERS_CPU_CAPABILITIES) leaves
+// that slot empty, from the AVX2 build: DispatchStub then calls AVX2 there.
+#if defined(CPU_CAPABILITY_AVX2) && defined(RECTIFIERS_NO_AVX512_BUILD)
+#define RECTIFIERS_REGISTER_NO_AVX512(stub) \
+  REGISTER_ARCH_DISPATCH(rectifiers::stub, AVX512, nullptr)
+#else
+#define RECTIFIERS_REGISTER_NO_AVX512(stub)
+#endif
+
+#define RECTIFIERS_REGISTER_CPU_KERNEL(stub, fn)      \
+  namespace at::native {                              \
+  ALSO_REGISTER_AVX512_DISPATCH(rectifiers::stub, fn) \
+  RECTIFIERS_REGISTER_NO_AVX512(stub)                 \
   }
 
 // ATen's REGISTER_CUDA_DISPATCH names its registrar after the stub, so it
