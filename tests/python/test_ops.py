@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 import rectifiers.functional as RF  # also registers torch.ops.rectifiers
 from conftest import special_values
-from references import _INT_VIEW, assert_bitwise, maxout_ref
+from references import _INT_VIEW, assert_bitwise, assert_weight_grad_close, maxout_ref
 
 R = torch.ops.rectifiers
 
@@ -265,34 +265,6 @@ PRELU_WEIGHTS = {
         dtype=dtype, device=device),
     "per_channel_finite": lambda dtype, device: torch.linspace(-1, 2, C, dtype=dtype, device=device),
 }
-
-
-def assert_weight_grad_close(gw, gw_ref, x, g, weight):
-    """PReLU's weight gradient is sum over all dims but 1 of (x > 0 ? 0 : x * g).
-    Tolerance: a summation of n terms in any order differs from another by at
-    most about (n-1)*eps*sum|terms| in the worst case; in practice far less, and
-    float16/bfloat16 also round each product once. We allow
-        |ours - ref| <= 8 * eps(dtype) * (sum|terms| + |ref|) + numel * tiny(dtype)
-    per channel (the last term covers products that underflow). Infinite and
-    NaN sums must agree exactly."""
-    assert gw.shape == weight.shape and gw.dtype == weight.dtype
-    x64, g64 = x.detach().double(), g.double()
-    terms = torch.where(x64 > 0, torch.zeros_like(x64), x64 * g64).abs()
-    if x.dim() >= 2 and weight.numel() != 1:
-        dims = [d for d in range(x.dim()) if d != 1]
-        mag = terms.sum(dims) if dims else terms
-    else:
-        mag = terms.sum().reshape(1)
-    mag = mag.reshape(-1).cpu()
-    a = gw.detach().double().reshape(-1).cpu()
-    e = gw_ref.detach().double().reshape(-1).cpu()
-    assert torch.equal(a.isnan(), e.isnan()), (a, e)
-    finite = e.isfinite()
-    assert torch.equal(a[~finite & ~e.isnan()], e[~finite & ~e.isnan()]), (a, e)
-    fi = torch.finfo(gw.dtype)
-    tol = 8 * fi.eps * (mag + e.abs()) + x.numel() * fi.tiny
-    ok = ((a - e).abs() <= tol) | ~finite
-    assert ok.all(), f"weight grad {a[~ok].tolist()} vs {e[~ok].tolist()} (tol {tol[~ok].tolist()})"
 
 
 @pytest.mark.parametrize("wkind", list(PRELU_WEIGHTS))
