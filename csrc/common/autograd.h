@@ -1,28 +1,185 @@
 // What every op's Autograd kernel (ops/autograd/<op>_kernel.cpp) shares.
-// Each Function's forward calls the op below autograd; its backward calls
-// the backward op through the dispatcher, so with create_graph=True the
-// backward op's own Function records the graph for the second derivative.
-// In C++, so that a model loaded from C++ trains without Python.
+//
+// The kernels are written as PyTorch's generated VariableType kernels are: a
+// torch::autograd::Node per call that holds the saved tensors and the
+// backward formula, wired to the inputs' grad_fns, plus a forward-mode
+// formula for the tangents. Unlike torch::autograd::Function, which refuses
+// functorch on purpose and has no forward-mode formula, this works under
+// torch.func (grad, vjp, jacrev, jvp, jacfwd, hessian) and
+// torch.autograd.forward_ad. Every formula calls ops through the dispatcher,
+// so each derivative is itself differentiable (higher orders, forward over
+// reverse). In C++, so that a model loaded from C++ trains without Python.
 #pragma once
 
 #include <ATen/ATen.h>
-#include <torch/autograd.h>
 #include <torch/csrc/autograd/VariableTypeUtils.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
+#include <torch/csrc/autograd/saved_variable.h>
 #include <torch/library.h>
 
+#include <functional>
 #include <initializer_list>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "checks.h"
 
 namespace rectifiers::autograd {
 
 using at::Tensor;
-using torch::autograd::AutogradContext;
-using torch::autograd::Function;
 using torch::autograd::variable_list;
 
-// A zero gradient for an input the backward formula does not depend on.
-inline const Tensor kNoGrad;
+// ---------------------------------------------------------------- the node
+
+// A backward formula: the incoming gradients (one per differentiable output,
+// some undefined), the saved tensors, and which inputs need a gradient. It
+// returns one gradient per differentiable input, undefined meaning zero.
+struct Backward {
+  const variable_list& grads;
+  const std::vector<Tensor>& saved;
+  const std::vector<bool>& needed;
+};
+using Formula = std::function<variable_list(const Backward&)>;
+
+class FormulaNode final : public torch::autograd::TraceableFunction {
+ public:
+  FormulaNode(const char* name, Formula formula) : name_(name), formula_(std::move(formula)) {}
+
+  std::string name() const override { return name_; }
+
+  void save(const Tensor& t, bool is_output, bool is_inplace_on_view = false) {
+    saved_.emplace_back(t, is_output, is_inplace_on_view);
+  }
+
+  variable_list apply(variable_list&& grads) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<bool> needed(num_outputs());
+    bool any_needed = false;
+    for (size_t i = 0; i < needed.size(); ++i) {
+      needed[i] = task_should_compute_output(i);
+      any_needed |= needed[i];
+    }
+    const bool any_grad = std::any_of(grads.begin(), grads.end(),
+                                      [](const Tensor& g) { return g.defined(); });
+    if (!any_needed || !any_grad) return variable_list(num_outputs());
+    std::vector<Tensor> saved;
+    saved.reserve(saved_.size());
+    for (const auto& s : saved_) saved.push_back(s.unpack(getptr()));
+    auto out = formula_(Backward{grads, saved, needed});
+    TORCH_INTERNAL_ASSERT(out.size() == num_outputs(), name_, " returned ", out.size(),
+                          " gradients for ", num_outputs(), " inputs");
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!needed[i]) out[i] = Tensor();
+    }
+    return out;
+  }
+
+  void release_variables() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& s : saved_) s.reset_data();
+  }
+
+ private:
+  const char* name_;
+  Formula formula_;
+  std::vector<torch::autograd::SavedVariable> saved_;
+};
+
+// torch 2.13 holds a Node in a c10::intrusive_ptr, torch 2.11 in a
+// std::shared_ptr made with deleteNode. The base class says which, whatever
+// the version; deleteNode is found by argument-dependent lookup, so the
+// branch that does not apply is never looked up.
+template <typename N, typename... Args>
+auto make_node(Args&&... args) {
+  if constexpr (std::is_base_of_v<c10::intrusive_ptr_target, N>) {
+    return c10::make_intrusive<N>(std::forward<Args>(args)...);
+  } else {
+    return std::shared_ptr<N>(new N(std::forward<Args>(args)...),
+                              [](N* node) { deleteNode(node); });
+  }
+}
+using NodePtr = decltype(make_node<FormulaNode>("", Formula()));
+
+// The reverse-mode half of one call: a node only where autograd records
+// (grad mode on and a differentiable input requiring grad), else nothing, so
+// a call with nothing to differentiate builds no graph.
+class Graph {
+ public:
+  Graph(const char* name, std::initializer_list<Tensor> inputs, Formula formula) {
+    if (!at::GradMode::is_enabled()) return;
+    const bool requires_grad = std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) {
+      return t.defined() && t.requires_grad();
+    });
+    if (!requires_grad) return;
+    node_ = make_node<FormulaNode>(name, std::move(formula));
+    node_->set_next_edges(torch::autograd::collect_next_edges(variable_list(inputs)));
+  }
+
+  bool records() const { return static_cast<bool>(node_); }
+
+  // An input the formula reads: saved before the op runs, so that a later
+  // in-place change of it is caught.
+  void save_input(const Tensor& t) {
+    if (node_) node_->save(t, /*is_output=*/false);
+  }
+  // The differentiable outputs, in the order of the formula's grads.
+  void set_outputs(const variable_list& outputs) {
+    if (node_) torch::autograd::set_history(outputs, node_);
+  }
+  void save_output(const Tensor& t) {
+    if (node_) node_->save(t, /*is_output=*/true);
+  }
+  // An in-place op: self's history now starts at this node, and the formula
+  // reads self as it is after the op.
+  void rebase_and_save(const Tensor& self) {
+    if (!node_) return;
+    torch::autograd::rebase_history(self, node_);
+    node_->save(self, /*is_output=*/true, /*is_inplace_on_view=*/self.is_view());
+  }
+
+ private:
+  NodePtr node_;
+};
+
+// -------------------------------------------------------------- forward mode
+
+// The tangent torch.func.jvp / forward_ad attached to t (undefined if none).
+inline Tensor tangent(const Tensor& t) {
+  return t.defined() ? t._fw_grad(/*level=*/0) : Tensor();
+}
+
+// t without its tangent, for the tangent formulas: a tangent computed from a
+// primal that still carries one would carry one itself.
+inline Tensor primal(const Tensor& t) {
+  return t.defined() ? t._fw_primal(/*level=*/0) : t;
+}
+
+template <typename... Tensors>
+bool any_tangent(const Tensors&... inputs) {
+  return (torch::autograd::isFwGradDefined(inputs) || ...);
+}
+
+inline void set_tangent(const Tensor& output, const Tensor& t) {
+  if (t.defined()) output._set_fw_grad(t, /*level=*/0, /*is_inplace_op=*/false);
+}
+
+// An in-place op updates self's tangent in place, as torch's in-place ops do.
+inline void set_tangent_in_place(const Tensor& self, Tensor self_tangent, const Tensor& updated) {
+  self_tangent.copy_(updated);
+  self._set_fw_grad(self_tangent, /*level=*/0, /*is_inplace_op=*/true);
+}
+
+// Sums where only some terms are defined (an undefined tangent is zero).
+inline Tensor add_defined(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  if (!b.defined()) return a;
+  return a + b;
+}
+
+// ------------------------------------------------------------------ checks
 
 // The checks of VariableType's in-place kernels (can_mutate_inplace), made
 // before writing so that a refused call leaves the input as it was.
@@ -51,9 +208,7 @@ inline void check_can_mutate(const char* op, const Tensor& x) {
 }
 
 // Autograd reads every input's device before the op's own checks run, so
-// undefined and non-strided tensors are refused here, by name. Forward-mode
-// AD is not implemented yet: a call whose input carries a tangent is refused
-// rather than returning a result without one.
+// undefined and non-strided tensors are refused here, by name.
 struct Input {
   const char* name;
   const Tensor& tensor;
@@ -61,32 +216,30 @@ struct Input {
 
 inline void check_inputs(const char* op, std::initializer_list<Input> inputs) {
   for (const auto& input : inputs) checks::strided(op, input.tensor, input.name);
-  for (const auto& input : inputs) {
-    TORCH_CHECK(!input.tensor._fw_grad(/*level=*/0).defined(), "rectifiers::", op, ": ",
-                input.name,
-                " carries a forward-mode tangent (torch.func.jvp, jacfwd, "
-                "torch.autograd.forward_ad), which this op does not support yet");
-  }
 }
 
-// Nothing to record: call the kernel directly and skip building a graph node
-// (the per-call overhead that dominates small tensors).
-template <typename... Tensors>
-bool records(const Tensors&... inputs) {
-  return at::GradMode::is_enabled() && (inputs.requires_grad() || ...);
-}
+// ----------------------------------------------------------------- calling
 
+// The op's own kernel, below autograd (the autograd of whatever it calls
+// is this kernel's to record).
 template <typename Call>
 auto below_autograd(Call call) {
   at::AutoDispatchBelowADInplaceOrView guard;
   return call();
 }
 
-// The kernel for the ADInplaceOrView key of an in-place op, reached instead
-// of the Autograd kernel only where autograd is off but version counters
-// still matter (a normal tensor inside inference_mode): bump the version as
-// PyTorch's in-place ops do, so a later backward that saved the old values
-// fails loudly instead of using the new ones.
+// An in-place op's kernel, below autograd but through its ADInplaceOrView
+// kernel, which bumps the version as PyTorch's in-place ops do.
+template <typename Call>
+void in_place_below_autograd(Call call) {
+  at::AutoDispatchBelowAutograd guard;
+  call();
+}
+
+// The kernel for the ADInplaceOrView key of an in-place op: bump the version
+// so that a backward that saved the old values fails loudly instead of
+// using the new ones (also reached on its own where autograd is off but
+// version counters still matter: a normal tensor inside inference_mode).
 template <typename Call>
 void in_place_bumping_version(Tensor& x, Call call) {
   {
@@ -95,5 +248,9 @@ void in_place_bumping_version(Tensor& x, Call call) {
   }
   torch::autograd::impl::bump_version(x);
 }
+
+// A zero gradient that keeps the graph connected where torch's does (an
+// input the formula is piecewise constant in: zeros, not "unused").
+inline Tensor zeros_for(const Tensor& like) { return at::zeros_like(like); }
 
 }  // namespace rectifiers::autograd

@@ -1,4 +1,5 @@
-"""Autograd of every op (docs/semantics.md): gradcheck and gradgradcheck in float64,
+"""Autograd of every op (docs/semantics.md): gradcheck and gradgradcheck in float64
+(reverse, forward and forward-over-reverse mode, batched),
 second derivatives against torch's, PyTorch's in-place rules, version
 counters, what maxout saves for backward, no_grad and inference_mode."""
 
@@ -36,8 +37,13 @@ def req(t):
 
 
 def check(fn, inputs):
-    assert gradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5)
-    assert gradgradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5)
+    """Reverse and forward mode, batched (vmap) too, first and second order,
+    undefined incoming gradients included."""
+    assert gradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5, check_forward_ad=True,
+                     check_batched_grad=True, check_batched_forward_grad=True,
+                     check_undefined_grad=True)
+    assert gradgradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5, check_fwd_over_rev=True,
+                         check_batched_grad=True, check_undefined_grad=True)
 
 
 # ---------------------------------------------------------------------------

@@ -142,43 +142,7 @@ def test_maxout_backward_valid_indices_still_work():
         assert torch.equal(R.maxout_backward(g, idx, k, dim), ref.flatten(dim % 3, dim % 3 + 1))
 
 
-# 5. A forward-mode tangent is refused, never dropped.
-
-FORWARD_CALLS = {
-    "relu": lambda x: RF.relu(x),
-    "relu_": lambda x: R.relu_(x.clone()),
-    "leaky_relu": lambda x: RF.leaky_relu(x, 0.1),
-    "leaky_relu_": lambda x: R.leaky_relu_(x.clone(), 0.1),
-    "prelu": lambda x: RF.prelu(x, torch.tensor([0.25])),
-    "abs_rectifier": lambda x: RF.abs_rectifier(x),
-    "maxout": lambda x: RF.maxout(x, 2, 0),
-    "maxout_with_indices": lambda x: R.maxout_with_indices(x, 2, 0)[0],
-    "relu_backward": lambda x: R.relu_backward(x, torch.ones(2)),
-    "leaky_relu_backward": lambda x: R.leaky_relu_backward(x, torch.ones(2), 0.1, False),
-    "abs_rectifier_backward": lambda x: R.abs_rectifier_backward(x, torch.ones(2)),
-    "prelu_backward": lambda x: R.prelu_backward(x, torch.ones(2), torch.tensor([0.25]))[0],
-    "maxout_backward": lambda x: R.maxout_backward(x, torch.zeros(2, dtype=torch.uint8), 2, 0),
-}
-
-
-@pytest.mark.parametrize("op", list(FORWARD_CALLS))
-def test_forward_mode_tangent_is_refused(op):
-    primal, tangent = torch.tensor([-1.0, 2.0]), torch.ones(2)
-    pattern = f"rectifiers::{op}: .* carries a forward-mode tangent"
-    with pytest.raises(RuntimeError, match=pattern):
-        torch.func.jvp(FORWARD_CALLS[op], (primal,), (tangent,))
-    import torch.autograd.forward_ad as fwAD
-    with fwAD.dual_level():
-        with pytest.raises(RuntimeError, match=pattern):
-            FORWARD_CALLS[op](fwAD.make_dual(primal, tangent))
-
-
-def test_prelu_weight_tangent_is_refused():
-    import torch.autograd.forward_ad as fwAD
-    with fwAD.dual_level():
-        w = fwAD.make_dual(torch.tensor([0.25]), torch.ones(1))
-        with pytest.raises(RuntimeError, match="rectifiers::prelu: weight carries a forward-mode tangent"):
-            RF.prelu(torch.randn(3), w)
+# 5. Forward-mode tangents, once refused, are supported: see test_transforms.py.
 
 
 # 6. In-place ops refuse a view autograd cannot rebase before they write.

@@ -1,45 +1,42 @@
 // abs_rectifier and abs_rectifier_backward under autograd (see
-// common/autograd.h).
+// common/autograd.h). The derivative is abs_rectifier_backward: sgn(x),
+// 0 at 0, NaN at NaN, as torch.abs's.
 #include "../../common/autograd.h"
 #include "../../rectifiers.h"
 
 namespace rectifiers::autograd {
 namespace {
 
-struct AbsRectifier : Function<AbsRectifier> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
-    ctx->save_for_backward({x});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::abs_rectifier(x);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {rectifiers::abs_rectifier_backward(grads[0], ctx->get_saved_variables()[0])};
-  }
-};
-
-struct AbsRectifierBackward : Function<AbsRectifierBackward> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& x) {
-    ctx->save_for_backward({x});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::abs_rectifier_backward(grad, x);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {rectifiers::abs_rectifier_backward(grads[0], ctx->get_saved_variables()[0]), kNoGrad};
-  }
-};
-
 Tensor abs_rectifier(const Tensor& x) {
   check_inputs("abs_rectifier", {{"input", x}});
-  if (!records(x)) return below_autograd([&] { return rectifiers::abs_rectifier(x); });
-  return AbsRectifier::apply(x);
+  Graph graph("AbsRectifierBackward", {x}, [](const Backward& b) -> variable_list {
+    return {rectifiers::abs_rectifier_backward(b.grads[0], b.saved[0])};
+  });
+  graph.save_input(x);
+  auto y = below_autograd([&] { return rectifiers::abs_rectifier(x); });
+  graph.set_outputs({y});
+  if (any_tangent(x)) set_tangent(y, rectifiers::abs_rectifier_backward(tangent(x), primal(x)));
+  return y;
 }
+
+// Linear in grad; piecewise constant in self (zeros, as torch gives).
 Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
   check_inputs("abs_rectifier_backward", {{"grad_output", g}, {"self", x}});
-  if (!records(g, x)) {
-    return below_autograd([&] { return rectifiers::abs_rectifier_backward(g, x); });
+  Graph graph("AbsRectifierBackwardBackward", {g, x}, [](const Backward& b) -> variable_list {
+    const auto& gg = b.grads[0];
+    return {rectifiers::abs_rectifier_backward(gg, b.saved[0]),
+            b.needed[1] ? zeros_for(gg) : Tensor()};
+  });
+  graph.save_input(x);
+  auto out = below_autograd([&] { return rectifiers::abs_rectifier_backward(g, x); });
+  graph.set_outputs({out});
+  if (any_tangent(g, x)) {
+    const auto tg = tangent(g);
+    set_tangent(out, tg.defined() ? rectifiers::abs_rectifier_backward(tg, primal(x)) : zeros_for(out));
   }
-  return AbsRectifierBackward::apply(g, x);
+  return out;
 }
+
 }  // namespace
 }  // namespace rectifiers::autograd
 

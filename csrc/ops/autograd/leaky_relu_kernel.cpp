@@ -1,78 +1,68 @@
 // leaky_relu, leaky_relu_ and leaky_relu_backward under autograd (see
-// common/autograd.h).
+// common/autograd.h). The derivative is leaky_relu_backward: 1 where the
+// input is positive, negative_slope elsewhere (0 and NaN included).
 #include "../../common/autograd.h"
 #include "../../rectifiers.h"
 
 namespace rectifiers::autograd {
 namespace {
 
-struct LeakyRelu : Function<LeakyRelu> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x, double slope) {
-    ctx->saved_data["slope"] = slope;
-    ctx->save_for_backward({x});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::leaky_relu(x, slope);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const double slope = ctx->saved_data["slope"].toDouble();
-    return {rectifiers::leaky_relu_backward(grads[0], ctx->get_saved_variables()[0], slope, false),
-            kNoGrad};
-  }
-};
-
-struct LeakyReluInPlace : Function<LeakyReluInPlace> {
-  static Tensor forward(AutogradContext* ctx, Tensor x, double slope) {
-    {
-      at::AutoDispatchBelowADInplaceOrView guard;
-      rectifiers::leaky_relu_(x, slope);
-    }
-    ctx->saved_data["slope"] = slope;
-    ctx->mark_dirty({x});
-    ctx->save_for_backward({x});
-    return x;
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const double slope = ctx->saved_data["slope"].toDouble();
-    return {rectifiers::leaky_relu_backward(grads[0], ctx->get_saved_variables()[0], slope, true),
-            kNoGrad};
-  }
-};
-
-struct LeakyReluBackward : Function<LeakyReluBackward> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& x, double slope,
-                        bool self_is_result) {
-    ctx->saved_data["slope"] = slope;
-    ctx->saved_data["self_is_result"] = self_is_result;
-    ctx->save_for_backward({x});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::leaky_relu_backward(grad, x, slope, self_is_result);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {rectifiers::leaky_relu_backward(grads[0], ctx->get_saved_variables()[0],
-                                            ctx->saved_data["slope"].toDouble(),
-                                            ctx->saved_data["self_is_result"].toBool()),
-            kNoGrad, kNoGrad, kNoGrad};
-  }
-};
+Formula leaky_relu_derivative(double slope, bool self_is_result) {
+  return [=](const Backward& b) -> variable_list {
+    return {rectifiers::leaky_relu_backward(b.grads[0], b.saved[0], slope, self_is_result)};
+  };
+}
 
 Tensor leaky_relu(const Tensor& x, double slope) {
   check_inputs("leaky_relu", {{"input", x}});
-  if (!records(x)) return below_autograd([&] { return rectifiers::leaky_relu(x, slope); });
-  return LeakyRelu::apply(x, slope);
+  Graph graph("LeakyReluBackward", {x}, leaky_relu_derivative(slope, false));
+  graph.save_input(x);
+  auto y = below_autograd([&] { return rectifiers::leaky_relu(x, slope); });
+  graph.set_outputs({y});
+  if (any_tangent(x)) set_tangent(y, rectifiers::leaky_relu_backward(tangent(x), primal(x), slope, false));
+  return y;
 }
+
 void leaky_relu_(Tensor& x, double slope) {
   check_inputs("leaky_relu_", {{"input", x}});
   check_can_mutate("leaky_relu_", x);
-  LeakyReluInPlace::apply(x, slope);
+  if (any_tangent(x)) {
+    // Refused before writing (torch writes, then fails): the tangent of the
+    // result needs the input's sign, which a negative slope overwrites. The
+    // backward fails the same way, as torch's does, when it runs.
+    TORCH_CHECK(slope >= 0.0, "rectifiers::leaky_relu_: cannot differentiate in-place "
+                "leaky_relu_ with a negative slope (negative_slope = ", slope,
+                ") in forward mode: the result's sign no longer tells which side of 0 the "
+                "input was on; use the out-of-place leaky_relu");
+  }
+  Graph graph("LeakyReluBackward", {x}, leaky_relu_derivative(slope, true));
+  in_place_below_autograd([&] { rectifiers::leaky_relu_(x, slope); });
+  graph.rebase_and_save(x);
+  if (any_tangent(x)) {
+    const auto t = tangent(x);
+    set_tangent_in_place(x, t, rectifiers::leaky_relu_backward(t, primal(x), slope, true));
+  }
 }
+
+// Linear in grad; piecewise constant in self (zeros, as torch gives).
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool self_is_result) {
   check_inputs("leaky_relu_backward", {{"grad_output", g}, {"self", x}});
-  if (!records(g, x)) {
-    return below_autograd(
-        [&] { return rectifiers::leaky_relu_backward(g, x, slope, self_is_result); });
+  Graph graph("LeakyReluBackwardBackward", {g, x}, [=](const Backward& b) -> variable_list {
+    const auto& gg = b.grads[0];
+    return {rectifiers::leaky_relu_backward(gg, b.saved[0], slope, self_is_result),
+            b.needed[1] ? zeros_for(gg) : Tensor()};
+  });
+  graph.save_input(x);
+  auto out = below_autograd(
+      [&] { return rectifiers::leaky_relu_backward(g, x, slope, self_is_result); });
+  graph.set_outputs({out});
+  // Only grad_output's tangent matters (torch leaves none for self's alone).
+  if (any_tangent(g)) {
+    set_tangent(out, rectifiers::leaky_relu_backward(tangent(g), primal(x), slope, self_is_result));
   }
-  return LeakyReluBackward::apply(g, x, slope, self_is_result);
+  return out;
 }
+
 void leaky_relu__bumping_version(Tensor& x, double slope) {
   in_place_bumping_version(x, [&] { rectifiers::leaky_relu_(x, slope); });
 }

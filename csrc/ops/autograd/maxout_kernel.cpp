@@ -1,5 +1,8 @@
 // maxout, maxout_with_indices and maxout_backward under autograd (see
-// common/autograd.h).
+// common/autograd.h). The values are differentiable, the indices are not:
+// the gradient goes to each group's chosen member (maxout_backward), the
+// tangent comes from it (pick_chosen). Only the compact indices are saved,
+// never the input.
 #include "../../common/autograd.h"
 #include "../../rectifiers.h"
 #include "../maxout.h"
@@ -7,78 +10,59 @@
 namespace rectifiers::autograd {
 namespace {
 
-// Values are differentiable; the indices are not. Only the compact indices
-// are saved, never the input.
-struct MaxoutWithIndices : Function<MaxoutWithIndices> {
-  static variable_list forward(AutogradContext* ctx, const Tensor& x, int64_t pool_size,
-                               int64_t dim) {
-    Tensor values, indices;
-    {
-      at::AutoDispatchBelowADInplaceOrView guard;
-      std::tie(values, indices) = rectifiers::maxout_with_indices(x, pool_size, dim);
-    }
-    ctx->saved_data["pool_size"] = pool_size;
-    ctx->saved_data["dim"] = dim;
-    ctx->save_for_backward({indices});
-    ctx->mark_non_differentiable({indices});
-    return {values, indices};
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {rectifiers::maxout_backward(grads[0], ctx->get_saved_variables()[0],
-                                        ctx->saved_data["pool_size"].toInt(),
-                                        ctx->saved_data["dim"].toInt()),
-            kNoGrad, kNoGrad};
-  }
-};
+// Each group's chosen member of t (shaped like maxout's input): the adjoint
+// of maxout_backward's scatter.
+Tensor pick_chosen(const Tensor& t, const Tensor& indices, int64_t pool_size, int64_t dim) {
+  // reshape, not unflatten: functorch batches the one, not the other
+  auto shape = t.sym_sizes().vec();
+  shape[dim] = shape[dim] / pool_size;
+  shape.insert(shape.begin() + dim + 1, c10::SymInt(pool_size));
+  auto grouped = t.reshape_symint(shape);
+  return grouped.gather(dim + 1, indices.to(at::kLong).unsqueeze(dim + 1)).squeeze(dim + 1);
+}
 
-// maxout_backward scatters each gradient to the chosen member of its group;
-// its adjoint gathers from the same member.
-struct MaxoutBackward : Function<MaxoutBackward> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& indices,
-                        int64_t pool_size, int64_t dim) {
-    ctx->saved_data["pool_size"] = pool_size;
-    ctx->saved_data["dim"] = checks::maxout_dim("maxout_backward", grad, pool_size, dim,
-                                                "grad_output");
-    ctx->save_for_backward({indices});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::maxout_backward(grad, indices, pool_size, dim);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto indices = ctx->get_saved_variables()[0];
-    const int64_t pool_size = ctx->saved_data["pool_size"].toInt();
-    const int64_t dim = ctx->saved_data["dim"].toInt();
-    const auto& gg = grads[0];
-    auto grouped = gg.unflatten_symint(dim, {gg.sym_size(dim) / pool_size, pool_size});
-    auto picked = grouped.gather(dim + 1, indices.to(at::kLong).unsqueeze(dim + 1)).squeeze(dim + 1);
-    return {picked, kNoGrad, kNoGrad, kNoGrad};
-  }
-};
+std::tuple<Tensor, Tensor> maxout_recorded(const char* op, const Tensor& x, int64_t pool_size,
+                                           int64_t dim) {
+  const int64_t wrapped = checks::maxout_args(op, x, pool_size, dim);
+  Graph graph("MaxoutBackward", {x}, [=](const Backward& b) -> variable_list {
+    return {rectifiers::maxout_backward(b.grads[0], b.saved[0], pool_size, wrapped)};
+  });
+  auto [values, indices] =
+      below_autograd([&] { return rectifiers::maxout_with_indices(x, pool_size, dim); });
+  graph.set_outputs({values});
+  graph.save_input(indices);  // not an output of the graph: indices are not differentiable
+  if (any_tangent(x)) set_tangent(values, pick_chosen(tangent(x), indices, pool_size, wrapped));
+  return {values, indices};
+}
+
+bool differentiates(const Tensor& x) {
+  return (at::GradMode::is_enabled() && x.requires_grad()) || any_tangent(x);
+}
 
 Tensor maxout(const Tensor& x, int64_t pool_size, int64_t dim) {
   check_inputs("maxout", {{"input", x}});
-  checks::maxout_args("maxout", x, pool_size, dim);  // errors name the op the user called
-  if (!records(x)) {
-    // Nothing to differentiate: skip computing and saving the indices.
-    return below_autograd([&] { return rectifiers::maxout(x, pool_size, dim); });
-  }
-  return MaxoutWithIndices::apply(x, pool_size, dim)[0];
+  // Nothing to differentiate: skip computing and saving the indices.
+  if (!differentiates(x)) return below_autograd([&] { return rectifiers::maxout(x, pool_size, dim); });
+  return std::get<0>(maxout_recorded("maxout", x, pool_size, dim));
 }
 
 std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_size, int64_t dim) {
   check_inputs("maxout_with_indices", {{"input", x}});
-  if (!records(x)) {
-    return below_autograd([&] { return rectifiers::maxout_with_indices(x, pool_size, dim); });
-  }
-  auto out = MaxoutWithIndices::apply(x, pool_size, dim);
-  return {out[0], out[1]};
+  return maxout_recorded("maxout_with_indices", x, pool_size, dim);
 }
 
+// Linear in grad; the indices are not differentiable.
 Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size, int64_t dim) {
   check_inputs("maxout_backward", {{"grad_output", g}, {"indices", indices}});
-  if (!records(g)) {  // the usual first-order backward
-    return below_autograd([&] { return rectifiers::maxout_backward(g, indices, pool_size, dim); });
-  }
-  return MaxoutBackward::apply(g, indices, pool_size, dim);
+  const int64_t wrapped = checks::maxout_dim("maxout_backward", g, pool_size, dim, "grad_output");
+  Graph graph("MaxoutBackwardBackward", {g}, [=](const Backward& b) -> variable_list {
+    return {pick_chosen(b.grads[0], b.saved[0], pool_size, wrapped)};
+  });
+  graph.save_input(indices);
+  auto out = below_autograd([&] { return rectifiers::maxout_backward(g, indices, pool_size, dim); });
+  graph.set_outputs({out});
+  if (any_tangent(g)) set_tangent(out, rectifiers::maxout_backward(tangent(g), indices, pool_size, dim));
+  return out;
 }
 
 }  // namespace

@@ -1,4 +1,9 @@
 // prelu and prelu_backward under autograd (see common/autograd.h).
+//
+// Reverse mode: prelu_backward (x > 0 picks the identity side). Forward mode
+// and the derivatives of prelu_backward pick it with x >= 0, as torch's
+// formulas for _prelu_kernel and _prelu_kernel_backward do, so that every
+// result equals torch's, 0 included.
 #include "../../common/autograd.h"
 #include "../../rectifiers.h"
 #include "../prelu.h"
@@ -6,62 +11,92 @@
 namespace rectifiers::autograd {
 namespace {
 
-struct Prelu : Function<Prelu> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& weight) {
-    ctx->save_for_backward({x, weight});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::prelu(x, weight);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    auto [grad_input, grad_weight] = rectifiers::prelu_backward(grads[0], saved[0], saved[1]);
-    return {grad_input, grad_weight};
-  }
-};
+using shapes::prelu_broadcast_weight;
+using shapes::prelu_reduce_to_weight;
 
-// grad_input = x > 0 ? g : w * g;  grad_weight = sum(x > 0 ? 0 : x * g).
-// Their derivatives, with gi, gw the incoming gradients of the two outputs:
-//   d/dg = prelu_backward(gi, x, w).grad_input + (x > 0 ? 0 : x * gw)
-//   d/dx = x > 0 ? 0 : g * gw
-//   d/dw = sum(x > 0 ? 0 : g * gi)
-struct PreluBackward : Function<PreluBackward> {
-  static variable_list forward(AutogradContext* ctx, const Tensor& grad, const Tensor& x,
-                               const Tensor& weight) {
-    ctx->save_for_backward({grad, x, weight});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    auto [grad_input, grad_weight] = rectifiers::prelu_backward(grad, x, weight);
-    return {grad_input, grad_weight};
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const auto saved = ctx->get_saved_variables();
-    const Tensor &grad = saved[0], &x = saved[1], &weight = saved[2];
-    const Tensor &gi = grads[0], &gw = grads[1];
-    const auto positive = x > 0;
-    Tensor d_grad, d_x, d_weight;
-    if (gi.defined()) {
-      d_grad = std::get<0>(rectifiers::prelu_backward(gi, x, weight));
-      d_weight = shapes::prelu_reduce_to_weight(at::where(positive, at::zeros_like(grad), grad * gi), x, weight);
-    }
-    if (gw.defined()) {
-      const auto gw_b = shapes::prelu_broadcast_weight(x, gw);
-      const auto from_gw = at::where(positive, at::zeros_like(x), x * gw_b);
-      d_grad = d_grad.defined() ? d_grad + from_gw : from_gw;
-      d_x = at::where(positive, at::zeros_like(grad), grad * gw_b);
-    }
-    return {d_grad, d_x, d_weight};
-  }
-};
+Tensor identity_side(const Tensor& x) { return x >= 0; }
+Tensor zero_like_scalar(const Tensor& x) { return at::zeros({}, x.options()); }
+
+// y = x >= 0 ? x : w * x:  dy = x >= 0 ? dx : w * dx + dw * x.
+Tensor prelu_tangent(const Tensor& x, const Tensor& w, const Tensor& tx, const Tensor& tw) {
+  const auto wb = prelu_broadcast_weight(x, w);
+  const auto from_tw = tw.defined() ? prelu_broadcast_weight(x, tw) * x : Tensor();
+  if (!tx.defined()) return at::where(identity_side(x), zero_like_scalar(x), from_tw);
+  return at::where(identity_side(x), tx, add_defined(wb * tx, from_tw));
+}
 
 Tensor prelu(const Tensor& x, const Tensor& w) {
   check_inputs("prelu", {{"input", x}, {"weight", w}});
-  if (!records(x, w)) return below_autograd([&] { return rectifiers::prelu(x, w); });
-  return Prelu::apply(x, w);
+  Graph graph("PreluBackward", {x, w}, [](const Backward& b) -> variable_list {
+    auto [grad_input, grad_weight] = rectifiers::prelu_backward(b.grads[0], b.saved[0], b.saved[1]);
+    return {grad_input, grad_weight};
+  });
+  graph.save_input(x);
+  graph.save_input(w);
+  auto y = below_autograd([&] { return rectifiers::prelu(x, w); });
+  graph.set_outputs({y});
+  if (any_tangent(x, w)) set_tangent(y, prelu_tangent(primal(x), primal(w), tangent(x), tangent(w)));
+  return y;
 }
+
+// prelu_backward(g, x, w) = (gi, gw), gi = x > 0 ? g : w * g and
+// gw = sum(x > 0 ? 0 : x * g). With dgi, dgw the gradients of gi and gw:
+//   d/dg = x >= 0 ? dgi : dgi * w + dgw * x
+//   d/dx = x >= 0 ? 0 : g * dgw
+//   d/dw = sum(x >= 0 ? 0 : g * dgi)
+variable_list prelu_backward_derivative(const Backward& b) {
+  const Tensor &g = b.saved[0], &x = b.saved[1], &w = b.saved[2];
+  const Tensor &dgi = b.grads[0], &dgw = b.grads[1];
+  const auto side = identity_side(x);
+  const auto zero = zero_like_scalar(x);
+  const auto dgw_b = dgw.defined() ? prelu_broadcast_weight(x, dgw) : Tensor();
+  Tensor d_grad, d_x, d_weight;
+  if (b.needed[0]) {
+    const auto from_dgw = dgw.defined() ? dgw_b * x : Tensor();
+    d_grad = dgi.defined()
+                 ? at::where(side, dgi, add_defined(dgi * prelu_broadcast_weight(x, w), from_dgw))
+                 : at::where(side, zero, from_dgw);
+  }
+  if (b.needed[1]) d_x = dgw.defined() ? at::where(side, zero, g * dgw_b) : zeros_for(x);
+  if (b.needed[2]) {
+    d_weight = dgi.defined() ? prelu_reduce_to_weight(at::where(side, zero, g * dgi), x, w)
+                             : zeros_for(w);
+  }
+  return {d_grad, d_x, d_weight};
+}
+
+//   dgi = x >= 0 ? dg : dg * w + g * dw
+//   dgw = sum(x >= 0 ? 0 : g * dx + dg * x)
+std::tuple<Tensor, Tensor> prelu_backward_tangents(const Tensor& dual_g, const Tensor& dual_x,
+                                                   const Tensor& dual_w) {
+  const auto tg = tangent(dual_g), tx = tangent(dual_x), tw = tangent(dual_w);
+  const auto g = primal(dual_g), x = primal(dual_x), w = primal(dual_w);
+  const auto side = identity_side(x);
+  const auto zero = zero_like_scalar(x);
+  const auto from_tw = tw.defined() ? g * prelu_broadcast_weight(x, tw) : Tensor();
+  const auto t_gi = tg.defined()
+                        ? at::where(side, tg, add_defined(tg * prelu_broadcast_weight(x, w), from_tw))
+                        : (from_tw.defined() ? at::where(side, zero, from_tw) : at::zeros_like(g));
+  const auto terms = add_defined(tx.defined() ? g * tx : Tensor(), tg.defined() ? tg * x : Tensor());
+  const auto t_gw = terms.defined() ? prelu_reduce_to_weight(at::where(side, zero, terms), x, w)
+                                    : at::zeros_like(w);
+  return {t_gi, t_gw};
+}
+
 std::tuple<Tensor, Tensor> prelu_backward(const Tensor& g, const Tensor& x, const Tensor& w) {
   check_inputs("prelu_backward", {{"grad_output", g}, {"self", x}, {"weight", w}});
-  if (!records(g, x, w)) return below_autograd([&] { return rectifiers::prelu_backward(g, x, w); });
-  auto out = PreluBackward::apply(g, x, w);
-  return {out[0], out[1]};
+  Graph graph("PreluBackwardBackward", {g, x, w}, prelu_backward_derivative);
+  graph.save_input(g);
+  graph.save_input(x);
+  graph.save_input(w);
+  auto [grad_input, grad_weight] = below_autograd([&] { return rectifiers::prelu_backward(g, x, w); });
+  graph.set_outputs({grad_input, grad_weight});
+  if (any_tangent(g, x, w)) {
+    auto [t_gi, t_gw] = prelu_backward_tangents(g, x, w);
+    set_tangent(grad_input, t_gi);
+    set_tangent(grad_weight, t_gw);
+  }
+  return {grad_input, grad_weight};
 }
 
 }  // namespace

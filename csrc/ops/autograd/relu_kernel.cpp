@@ -1,67 +1,58 @@
 // relu, relu_ and relu_backward under autograd (see common/autograd.h).
+// The derivative is relu_backward(grad, result): 1 where the result is
+// positive (or NaN), 0 elsewhere, torch's threshold_backward.
 #include "../../common/autograd.h"
 #include "../../rectifiers.h"
 
 namespace rectifiers::autograd {
 namespace {
 
-struct Relu : Function<Relu> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
-    Tensor y;
-    {
-      at::AutoDispatchBelowADInplaceOrView guard;
-      y = rectifiers::relu(x);
-    }
-    ctx->save_for_backward({y});
-    return y;
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {rectifiers::relu_backward(grads[0], ctx->get_saved_variables()[0])};
-  }
-};
-
-struct ReluInPlace : Function<ReluInPlace> {
-  static Tensor forward(AutogradContext* ctx, Tensor x) {
-    {
-      at::AutoDispatchBelowADInplaceOrView guard;
-      rectifiers::relu_(x);
-    }
-    ctx->mark_dirty({x});
-    ctx->save_for_backward({x});
-    return x;
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {rectifiers::relu_backward(grads[0], ctx->get_saved_variables()[0])};
-  }
-};
-
-struct ReluBackward : Function<ReluBackward> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& grad, const Tensor& result) {
-    ctx->save_for_backward({result});
-    at::AutoDispatchBelowADInplaceOrView guard;
-    return rectifiers::relu_backward(grad, result);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    // Linear in grad; the mask is piecewise constant in result.
-    return {rectifiers::relu_backward(grads[0], ctx->get_saved_variables()[0]), kNoGrad};
-  }
-};
+variable_list relu_derivative(const Backward& b) {
+  return {rectifiers::relu_backward(b.grads[0], b.saved[0])};
+}
 
 Tensor relu(const Tensor& x) {
   check_inputs("relu", {{"input", x}});
-  if (!records(x)) return below_autograd([&] { return rectifiers::relu(x); });
-  return Relu::apply(x);
+  Graph graph("ReluBackward", {x}, relu_derivative);
+  auto y = below_autograd([&] { return rectifiers::relu(x); });
+  graph.set_outputs({y});
+  graph.save_output(y);
+  if (any_tangent(x)) set_tangent(y, rectifiers::relu_backward(tangent(x), y));
+  return y;
 }
+
 void relu_(Tensor& x) {
   check_inputs("relu_", {{"input", x}});
   check_can_mutate("relu_", x);
-  ReluInPlace::apply(x);
+  Graph graph("ReluBackward", {x}, relu_derivative);
+  in_place_below_autograd([&] { rectifiers::relu_(x); });
+  graph.rebase_and_save(x);
+  if (any_tangent(x)) {
+    const auto t = tangent(x);
+    set_tangent_in_place(x, t, rectifiers::relu_backward(t, primal(x)));
+  }
 }
+
+// Linear in grad; the mask is piecewise constant in result (zeros, as
+// torch's threshold_backward gives).
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
   check_inputs("relu_backward", {{"grad_output", g}, {"result", y}});
-  if (!records(g, y)) return below_autograd([&] { return rectifiers::relu_backward(g, y); });
-  return ReluBackward::apply(g, y);
+  Graph graph("ReluBackwardBackward", {g, y}, [](const Backward& b) -> variable_list {
+    const auto& gg = b.grads[0];
+    return {rectifiers::relu_backward(gg, b.saved[0]), b.needed[1] ? zeros_for(gg) : Tensor()};
+  });
+  graph.save_input(y);
+  auto out = below_autograd([&] { return rectifiers::relu_backward(g, y); });
+  graph.set_outputs({out});
+  if (any_tangent(g, y)) {
+    // zeros + ..., as torch's formula for threshold_backward, which turns -0 into +0
+    const auto tg = tangent(g);
+    const auto zeros = zeros_for(out);
+    set_tangent(out, tg.defined() ? zeros + rectifiers::relu_backward(tg, primal(y)) : zeros);
+  }
+  return out;
 }
+
 void relu__bumping_version(Tensor& x) {
   in_place_bumping_version(x, [&] { rectifiers::relu_(x); });
 }
