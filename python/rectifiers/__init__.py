@@ -17,9 +17,10 @@ from ._library import load as _load
 
 _C = _load()
 
-from . import _vmap  # noqa: E402
+from . import _dtensor, _vmap  # noqa: E402
 
 _vmap.register()
+_dtensor.register_when_imported()
 
 from . import functional, nn  # noqa: E402
 from .convert import convert  # noqa: E402

@@ -15,13 +15,14 @@ using shapes::prelu_broadcast_weight;
 using shapes::prelu_reduce_to_weight;
 
 Tensor identity_side(const Tensor& x) { return x >= 0; }
-Tensor zero_like_scalar(const Tensor& x) { return at::zeros({}, x.options()); }
+// A Scalar, not a 0-dim tensor: a DTensor does not mix with plain tensors.
+const at::Scalar kZero(0.0);
 
 // y = x >= 0 ? x : w * x:  dy = x >= 0 ? dx : w * dx + dw * x.
 Tensor prelu_tangent(const Tensor& x, const Tensor& w, const Tensor& tx, const Tensor& tw) {
   const auto wb = prelu_broadcast_weight(x, w);
   const auto from_tw = tw.defined() ? prelu_broadcast_weight(x, tw) * x : Tensor();
-  if (!tx.defined()) return at::where(identity_side(x), zero_like_scalar(x), from_tw);
+  if (!tx.defined()) return at::where(identity_side(x), kZero, from_tw);
   return at::where(identity_side(x), tx, add_defined(wb * tx, from_tw));
 }
 
@@ -48,18 +49,17 @@ variable_list prelu_backward_derivative(const Backward& b) {
   const Tensor &g = b.saved[0], &x = b.saved[1], &w = b.saved[2];
   const Tensor &dgi = b.grads[0], &dgw = b.grads[1];
   const auto side = identity_side(x);
-  const auto zero = zero_like_scalar(x);
   const auto dgw_b = dgw.defined() ? prelu_broadcast_weight(x, dgw) : Tensor();
   Tensor d_grad, d_x, d_weight;
   if (b.needed[0]) {
     const auto from_dgw = dgw.defined() ? dgw_b * x : Tensor();
     d_grad = dgi.defined()
                  ? at::where(side, dgi, add_defined(dgi * prelu_broadcast_weight(x, w), from_dgw))
-                 : at::where(side, zero, from_dgw);
+                 : at::where(side, kZero, from_dgw);
   }
-  if (b.needed[1]) d_x = dgw.defined() ? at::where(side, zero, g * dgw_b) : zeros_for(x);
+  if (b.needed[1]) d_x = dgw.defined() ? at::where(side, kZero, g * dgw_b) : zeros_for(x);
   if (b.needed[2]) {
-    d_weight = dgi.defined() ? prelu_reduce_to_weight(at::where(side, zero, g * dgi), x, w)
+    d_weight = dgi.defined() ? prelu_reduce_to_weight(at::where(side, kZero, g * dgi), x, w)
                              : zeros_for(w);
   }
   return {d_grad, d_x, d_weight};
@@ -72,13 +72,12 @@ std::tuple<Tensor, Tensor> prelu_backward_tangents(const Tensor& dual_g, const T
   const auto tg = tangent(dual_g), tx = tangent(dual_x), tw = tangent(dual_w);
   const auto g = primal(dual_g), x = primal(dual_x), w = primal(dual_w);
   const auto side = identity_side(x);
-  const auto zero = zero_like_scalar(x);
   const auto from_tw = tw.defined() ? g * prelu_broadcast_weight(x, tw) : Tensor();
   const auto t_gi = tg.defined()
                         ? at::where(side, tg, add_defined(tg * prelu_broadcast_weight(x, w), from_tw))
-                        : (from_tw.defined() ? at::where(side, zero, from_tw) : at::zeros_like(g));
+                        : (from_tw.defined() ? at::where(side, kZero, from_tw) : at::zeros_like(g));
   const auto terms = add_defined(tx.defined() ? g * tx : Tensor(), tg.defined() ? tg * x : Tensor());
-  const auto t_gw = terms.defined() ? prelu_reduce_to_weight(at::where(side, zero, terms), x, w)
+  const auto t_gw = terms.defined() ? prelu_reduce_to_weight(at::where(side, kZero, terms), x, w)
                                     : at::zeros_like(w);
   return {t_gi, t_gw};
 }
