@@ -18,9 +18,19 @@ from ._library import load as _load
 _C = _load()
 
 from . import _dtensor, _vmap  # noqa: E402
+from ._on_import import when_imported  # noqa: E402
 
 _vmap.register()
 _dtensor.register_when_imported()
+
+
+def _register_onnx():
+    from . import onnx
+    onnx.register_default()
+
+
+# A plain torch.onnx.export(..., dynamo=True) finds the ONNX translations.
+when_imported("torch.onnx._internal.exporter._registration", _register_onnx)
 
 from . import functional, nn  # noqa: E402
 from .convert import convert  # noqa: E402

@@ -11,14 +11,11 @@ torch.distributed.tensor costs a second to import, so the rules are
 registered when it is imported (now, if it already is).
 """
 
-import importlib.abc
-import importlib.util
-import sys
-
 import torch
 
+from ._on_import import when_imported
+
 R = torch.ops.rectifiers
-_MODULE = "torch.distributed.tensor"
 
 
 def _rules():
@@ -111,29 +108,6 @@ def register():
         register_sharding(getattr(R, name).default)(rule)
 
 
-class _RegisterOnImport(importlib.abc.MetaPathFinder):
-    """Registers the rules right after torch.distributed.tensor is imported."""
-
-    def find_spec(self, name, path, target=None):
-        if name != _MODULE:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
-            return spec
-        execute = spec.loader.exec_module
-
-        def exec_module(module):
-            execute(module)
-            register()
-        spec.loader.exec_module = exec_module
-        return spec
-
-
 def register_when_imported():
-    if not torch.distributed.is_available():
-        return
-    if _MODULE in sys.modules:
-        register()
-    else:
-        sys.meta_path.insert(0, _RegisterOnImport())
+    if torch.distributed.is_available():
+        when_imported("torch.distributed.tensor", register)

@@ -26,7 +26,10 @@ op                                         ONNX
                                            op and a ``copy_``)
 =========================================  ====================================
 
-Use :func:`export` (a thin wrapper around ``torch.onnx.export(..., dynamo=True)``)::
+After ``import rectifiers``, a plain ``torch.onnx.export(model, args, dynamo=True)``
+finds these translations (they are registered with onnxscript's torchlib
+registry when the ONNX exporter is imported). Or use :func:`export` (a thin
+wrapper around ``torch.onnx.export(..., dynamo=True)``)::
 
     import rectifiers.onnx
     program = rectifiers.onnx.export(model.eval(), (x,), "model.onnx",
@@ -48,7 +51,7 @@ from typing import Any, Callable
 
 import torch
 
-__all__ = ["OPSET", "custom_translation_table", "export"]
+__all__ = ["OPSET", "custom_translation_table", "export", "register_default"]
 
 #: The ONNX opset the translations are written against (``ReduceMax`` takes its
 #: axes as an input from opset 18 on). ``torch.onnx.export`` defaults to a newer
@@ -149,6 +152,17 @@ def custom_translation_table() -> dict[torch._ops.OpOverload, Callable]:
 def _table() -> dict[torch._ops.OpOverload, Callable]:
     ops = torch.ops.rectifiers
     return {getattr(ops, name).default: fn for name, fn in _functions().items()}
+
+
+def register_default() -> None:
+    """Registers the translations with onnxscript's torchlib registry, which
+    ``torch.onnx.export(..., dynamo=True)`` reads: a plain export then needs no
+    translation table (one passed in still wins). ``import rectifiers`` calls
+    this when the ONNX exporter is imported."""
+    from onnxscript.function_libs.torch_lib import registration
+
+    for target, fn in _table().items():
+        registration.torch_op(target.name(), trace_only=True)(fn)
 
 
 def export(model, args: tuple = (), f=None, *, custom_translation_table: dict | None = None,

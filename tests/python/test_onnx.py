@@ -293,3 +293,42 @@ def test_import_does_not_need_onnx():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=300)
     assert r.returncode == 0, r.stderr
+
+
+# --- a plain torch.onnx.export, no translation table ------------------------------------------
+
+PLAIN_EXPORT = """
+import sys
+{first}
+import numpy as np, onnxruntime, torch
+import rectifiers
+from rectifiers import nn as rn
+
+model = torch.nn.Sequential(rn.PReLU(4, init=0.3), rn.Maxout(2, dim=1), rn.ReLU(),
+                            rn.LeakyReLU(0.2), rn.AbsRectifier(), torch.nn.Flatten(),
+                            rn.MaxoutLinear(10, 3, 2)).eval()
+x = torch.randn(3, 4, 5)
+x[0, 0, :2] = 0.0
+program = torch.onnx.export(model, (x,), dynamo=True, verbose=False)
+types = [n.op_type for n in program.model_proto.graph.node]
+for t in ("PRelu", "Reshape", "ReduceMax", "Relu", "LeakyRelu", "Abs"):
+    assert t in types, (t, types)
+assert all(n.domain in ("", "ai.onnx") for n in program.model_proto.graph.node), types
+session = onnxruntime.InferenceSession(program.model_proto.SerializeToString())
+got = session.run(None, {{session.get_inputs()[0].name: x.numpy()}})[0]
+np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=1e-6, atol=1e-6)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("first", ["", "import torch.onnx._internal.exporter._registration"],
+                         ids=["rectifiers_first", "exporter_first"])
+def test_plain_torch_onnx_export(first):
+    """After import rectifiers, torch.onnx.export(dynamo=True) needs no table,
+    whichever of rectifiers and the exporter is imported first."""
+    env = dict(os.environ)
+    pkg_root = os.path.dirname(os.path.dirname(rectifiers.__file__))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [pkg_root, env.get("PYTHONPATH")]))
+    r = subprocess.run([sys.executable, "-c", PLAIN_EXPORT.format(first=first)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
