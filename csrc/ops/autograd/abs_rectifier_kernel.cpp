@@ -31,8 +31,13 @@ Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
   auto out = below_autograd([&] { return rectifiers::abs_rectifier_backward(g, x); });
   graph.set_outputs({out});
   if (any_tangent(g, x)) {
+    // sgn's tangent is zero, but torch's product rule still adds grad * 0,
+    // which carries grad's sign into a zero tangent
     const auto tg = tangent(g);
-    set_tangent(out, tg.defined() ? rectifiers::abs_rectifier_backward(tg, primal(x)) : zeros_for(out));
+    const auto from_x = any_tangent(x) ? primal(g) * zeros_for(out) : Tensor();
+    set_tangent(out, add_defined(tg.defined() ? rectifiers::abs_rectifier_backward(tg, primal(x))
+                                              : Tensor(),
+                                 from_x));
   }
   return out;
 }
