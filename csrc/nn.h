@@ -139,6 +139,146 @@ class AbsRectifierImpl : public torch::nn::Cloneable<AbsRectifierImpl> {
 };
 TORCH_MODULE(AbsRectifier);
 
+// ---- ReLU6 -----------------------------------------------------------------
+
+// Like torch::nn::ReLU6Options, a bool converts to them.
+struct ReLU6Options {
+  /* implicit */ ReLU6Options(bool inplace = false) : inplace_(inplace) {}
+
+  TORCH_ARG(bool, inplace);
+};
+
+// min(max(x, 0), 6) elementwise; torch::nn::ReLU6's twin.
+class ReLU6Impl : public torch::nn::Cloneable<ReLU6Impl> {
+ public:
+  explicit ReLU6Impl(const ReLU6Options& options_ = {}) : options(options_) {}
+
+  torch::Tensor forward(torch::Tensor input) {
+    return options.inplace() ? rectifiers::relu6_(input) : rectifiers::relu6(input);
+  }
+
+  void reset() override {}
+
+  void pretty_print(std::ostream& stream) const override {
+    stream << "rectifiers::nn::ReLU6(" << (options.inplace() ? "inplace=true" : "") << ")";
+  }
+
+  ReLU6Options options;
+};
+TORCH_MODULE(ReLU6);
+
+// ---- RReLU -----------------------------------------------------------------
+
+struct RReLUOptions {
+  TORCH_ARG(double, lower) = 1.0 / 8.0;
+  TORCH_ARG(double, upper) = 1.0 / 3.0;
+  TORCH_ARG(bool, inplace) = false;
+};
+
+// Randomized leaky ReLU; torch::nn::RReLU's twin. In training mode each
+// x <= 0 gets its own slope, uniform in [lower, upper] (default generator);
+// in eval mode the slope is (lower + upper) / 2.
+class RReLUImpl : public torch::nn::Cloneable<RReLUImpl> {
+ public:
+  explicit RReLUImpl(const RReLUOptions& options_ = {}) : options(options_) {}
+
+  torch::Tensor forward(torch::Tensor input) {
+    return options.inplace()
+               ? rectifiers::rrelu_(input, options.lower(), options.upper(), is_training())
+               : rectifiers::rrelu(input, options.lower(), options.upper(), is_training());
+  }
+
+  void reset() override {}
+
+  void pretty_print(std::ostream& stream) const override {
+    stream << "rectifiers::nn::RReLU(lower=" << options.lower() << ", upper=" << options.upper()
+           << (options.inplace() ? ", inplace=true" : "") << ")";
+  }
+
+  RReLUOptions options;
+};
+TORCH_MODULE(RReLU);
+
+// ---- ELU, CELU, SELU -------------------------------------------------------
+
+struct ELUOptions {
+  TORCH_ARG(double, alpha) = 1.0;
+  TORCH_ARG(bool, inplace) = false;
+};
+
+// x > 0 ? x : alpha * (exp(x) - 1); torch::nn::ELU's twin.
+class ELUImpl : public torch::nn::Cloneable<ELUImpl> {
+ public:
+  explicit ELUImpl(const ELUOptions& options_ = {}) : options(options_) {}
+
+  torch::Tensor forward(torch::Tensor input) {
+    return options.inplace() ? rectifiers::elu_(input, options.alpha())
+                             : rectifiers::elu(input, options.alpha());
+  }
+
+  void reset() override {}
+
+  void pretty_print(std::ostream& stream) const override {
+    stream << "rectifiers::nn::ELU(alpha=" << options.alpha()
+           << (options.inplace() ? ", inplace=true" : "") << ")";
+  }
+
+  ELUOptions options;
+};
+TORCH_MODULE(ELU);
+
+struct CELUOptions {
+  TORCH_ARG(double, alpha) = 1.0;
+  TORCH_ARG(bool, inplace) = false;
+};
+
+// x > 0 ? x : alpha * (exp(x / alpha) - 1); torch::nn::CELU's twin.
+class CELUImpl : public torch::nn::Cloneable<CELUImpl> {
+ public:
+  explicit CELUImpl(const CELUOptions& options_ = {}) : options(options_) {}
+
+  torch::Tensor forward(torch::Tensor input) {
+    return options.inplace() ? rectifiers::celu_(input, options.alpha())
+                             : rectifiers::celu(input, options.alpha());
+  }
+
+  void reset() override {}
+
+  void pretty_print(std::ostream& stream) const override {
+    stream << "rectifiers::nn::CELU(alpha=" << options.alpha()
+           << (options.inplace() ? ", inplace=true" : "") << ")";
+  }
+
+  CELUOptions options;
+};
+TORCH_MODULE(CELU);
+
+// Like torch::nn::SELUOptions, a bool converts to them.
+struct SELUOptions {
+  /* implicit */ SELUOptions(bool inplace = false) : inplace_(inplace) {}
+
+  TORCH_ARG(bool, inplace);
+};
+
+// scale * elu(x, alpha) with torch's fixed alpha and scale; torch::nn::SELU's twin.
+class SELUImpl : public torch::nn::Cloneable<SELUImpl> {
+ public:
+  explicit SELUImpl(const SELUOptions& options_ = {}) : options(options_) {}
+
+  torch::Tensor forward(torch::Tensor input) {
+    return options.inplace() ? rectifiers::selu_(input) : rectifiers::selu(input);
+  }
+
+  void reset() override {}
+
+  void pretty_print(std::ostream& stream) const override {
+    stream << "rectifiers::nn::SELU(" << (options.inplace() ? "inplace=true" : "") << ")";
+  }
+
+  SELUOptions options;
+};
+TORCH_MODULE(SELU);
+
 // ---- Maxout ----------------------------------------------------------------
 
 // Like torch::nn::LinearOptions, the required argument converts to options:

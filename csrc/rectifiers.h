@@ -7,7 +7,10 @@
 // operator registrations run before a TorchScript model that uses them loads.
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
+
+#include <optional>
 
 #include <string>
 #include <tuple>
@@ -31,6 +34,43 @@ at::Tensor prelu(const at::Tensor& input, const at::Tensor& weight);
 // |x|; derivative 0 at x = 0. Reference: torch::abs.
 at::Tensor abs_rectifier(const at::Tensor& input);
 
+// min(max(x, 0), 6); derivative 0 at 0 and at 6. Reference:
+// torch::nn::functional::relu6 (hardtanh(x, 0, 6)).
+at::Tensor relu6(const at::Tensor& input);
+at::Tensor& relu6_(at::Tensor& input);
+
+// x > 0 ? x : alpha * (exp(x) - 1); derivative at 0 that of the negative
+// side (alpha). Reference: torch::nn::functional::elu.
+at::Tensor elu(const at::Tensor& input, double alpha = 1.0);
+at::Tensor& elu_(at::Tensor& input, double alpha = 1.0);
+
+// x > 0 ? x : alpha * (exp(x / alpha) - 1) (alpha != 0); derivative 1 at 0.
+// Reference: torch::nn::functional::celu.
+at::Tensor celu(const at::Tensor& input, double alpha = 1.0);
+at::Tensor& celu_(at::Tensor& input, double alpha = 1.0);
+
+// scale * (x > 0 ? x : alpha * (exp(x) - 1)) with torch's fixed alpha and
+// scale; derivative at 0 scale * alpha. Reference: torch::nn::functional::selu.
+at::Tensor selu(const at::Tensor& input);
+at::Tensor& selu_(at::Tensor& input);
+
+// Randomized leaky ReLU. Training: x > 0 ? x : slope * x with a slope per
+// element uniform in [lower, upper], from `generator` (or the default one);
+// backward regenerates the slopes (nothing the size of the input but the
+// input is saved). Eval: leaky_relu with (lower + upper) / 2. Reference:
+// torch::rrelu (its random stream differs).
+at::Tensor rrelu(const at::Tensor& input, double lower = 1.0 / 8, double upper = 1.0 / 3,
+                 bool training = false, std::optional<at::Generator> generator = std::nullopt);
+at::Tensor& rrelu_(at::Tensor& input, double lower = 1.0 / 8, double upper = 1.0 / 3,
+                   bool training = false, std::optional<at::Generator> generator = std::nullopt);
+// The training-mode op: the result and the generator state its backward
+// regenerates the slopes from (int64 [seed, offset] on the input's device).
+std::tuple<at::Tensor, at::Tensor> rrelu_with_state(
+    const at::Tensor& input, double lower, double upper,
+    std::optional<at::Generator> generator = std::nullopt);
+at::Tensor rrelu_with_state_(at::Tensor& input, double lower, double upper,
+                             std::optional<at::Generator> generator = std::nullopt);
+
 // Max over groups of `pool_size` consecutive elements along `dim`.
 // Reference: input.unflatten(dim, {-1, pool_size}).amax / max(dim + 1); the
 // gradient goes to the element torch::max picks (first maximum, NaN wins).
@@ -49,6 +89,13 @@ std::tuple<at::Tensor, at::Tensor> prelu_backward(const at::Tensor& grad_output,
                                                   const at::Tensor& input,
                                                   const at::Tensor& weight);
 at::Tensor abs_rectifier_backward(const at::Tensor& grad_output, const at::Tensor& input);
+at::Tensor relu6_backward(const at::Tensor& grad_output, const at::Tensor& input);
+// The ELU family's: from the input, or from the result (is_result) after an
+// in-place op; celu has input_scale = 1 / alpha, selu its fixed coefficients.
+at::Tensor elu_backward(const at::Tensor& grad_output, const at::Tensor& self_or_result,
+                        double alpha, double scale, double input_scale, bool is_result);
+at::Tensor rrelu_backward(const at::Tensor& grad_output, const at::Tensor& self_or_result,
+                          const at::Tensor& state, double lower, double upper, bool is_result);
 at::Tensor maxout_backward(const at::Tensor& grad_output, const at::Tensor& indices,
                            int64_t pool_size, int64_t dim);
 

@@ -4,6 +4,7 @@
 
 #include <ATen/MemoryOverlap.h>
 #include <c10/util/Exception.h>
+#include <c10/util/TypeCast.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -112,6 +113,14 @@ void writable_in_place(const char* op, const at::Tensor& t) {
               ": cannot write in place to a tensor whose elements overlap in memory (sizes ",
               t.sym_sizes(), ", strides ", t.sym_strides(),
               "); call .clone() first or use the out-of-place op");
+}
+
+void fits_compute_type(const char* op, const at::Tensor& t, const char* arg, double value) {
+  if (t.scalar_type() == at::kDouble) return;
+  const bool overflows = c10::overflows<float, double>(value);
+  TORCH_CHECK(!overflows, "rectifiers::", op, ": ", arg, " ", value,
+              " cannot be converted to float (the compute type of ", t.scalar_type(),
+              " tensors) without overflow");
 }
 
 }  // namespace rectifiers::checks

@@ -31,6 +31,11 @@ void same_sizes(const char* op, const at::Tensor& ref, const char* ref_arg,
 // has its device, dtype and sizes.
 void grad_like(const char* op, const at::Tensor& grad, const at::Tensor& x, const char* x_arg);
 
+// An op's float argument `arg` that converts to the op-math type of t
+// (float for float16/bfloat16/float32) without overflow, as ATen requires of
+// its Scalars; inf and NaN pass.
+void fits_compute_type(const char* op, const at::Tensor& t, const char* arg, double value);
+
 // The tensor an in-place op writes must not have elements that share memory.
 // ATen's own test first (stride 0 on a dim of size > 1 overlaps); layouts it
 // cannot decide are checked exactly from their sizes and strides.

@@ -48,4 +48,36 @@ void run_binary(Stub& stub, const at::Tensor& out, const at::Tensor& a, const at
   stub(iter.device_type(), iter, scalars...);
 }
 
+// For the ops whose result depends on where ATen's loop runs vectorised (see
+// cpu/loops.h, aten_unary_loop): the output is the one TensorIterator lays
+// out for these inputs, as for torch's own kernels, so that the loop visits
+// the elements in torch's order. TensorIterator takes no symbolic shapes:
+// there (Meta under torch.compile, nothing to run) the output is laid out
+// like the first input, which is TensorIterator's layout for dense inputs of
+// one layout. The caller has checked the inputs.
+inline bool symbolic(const at::Tensor& t) {
+  return t.unsafeGetTensorImpl()->has_symbolic_sizes_strides();
+}
+
+template <typename Stub, typename... Scalars>
+at::Tensor unary_as_aten(Stub& stub, const at::Tensor& x, Scalars... scalars) {
+  if (symbolic(x)) return shapes::empty_elementwise(x);
+  auto iter = at::TensorIteratorConfig().add_owned_output(at::Tensor()).add_const_input(x).build();
+  if (!x.is_meta()) stub(iter.device_type(), iter, scalars...);
+  return iter.output();
+}
+
+template <typename Stub, typename... Scalars>
+at::Tensor binary_as_aten(Stub& stub, const at::Tensor& a, const at::Tensor& b,
+                          Scalars... scalars) {
+  if (symbolic(a) || symbolic(b)) return shapes::empty_elementwise(a);
+  auto iter = at::TensorIteratorConfig()
+                  .add_owned_output(at::Tensor())
+                  .add_const_input(a)
+                  .add_const_input(b)
+                  .build();
+  if (!a.is_meta()) stub(iter.device_type(), iter, scalars...);
+  return iter.output();
+}
+
 }  // namespace rectifiers::elementwise

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <c10/macros/Macros.h>
+#include <algorithm>
 #include <cmath>
 
 namespace rectifiers::math {
@@ -86,6 +87,38 @@ C10_HOST_DEVICE inline T abs_rectifier_backward(T grad, T x) {
 template <typename T>
 C10_HOST_DEVICE inline bool maxout_takes(T candidate, T best) {
   return !(best != best) & ((candidate > best) | (candidate != candidate));
+}
+
+// F.relu6 is clamp(x, 0, 6), written as ATen's CPU clamp: -0 and NaN pass.
+template <typename T>
+C10_HOST_DEVICE inline T relu6(T x) {
+  return std::min(std::max(x, T(0)), T(6));
+}
+
+// hardtanh_backward(grad, x, 0, 6): 0 at both kinks and outside; NaN passes.
+template <typename T>
+C10_HOST_DEVICE inline T relu6_backward(T grad, T x) {
+  return (x <= T(0) || x >= T(6)) ? T(0) : grad;
+}
+
+// The ELU family's derivative, ATen's elu_backward. The family is ATen's one
+// elu with three coefficients, x > 0 ? x * scale : expm1(x * input_scale) *
+// alpha * scale (elu: scale = input_scale = 1; celu: input_scale = 1 / alpha;
+// selu: fixed alpha and scale), whose CPU forward is ATen's own code
+// (ATen/native/cpu/Elu.h). The derivative is taken from the input, or after
+// an in-place op (is_result) from the result, whose negative side
+// expm1(..) * negcoef makes it input_scale * (result + negcoef) there; at 0
+// it is the negative side's, as in ATen. The caller passes alpha * scale
+// (negcoef), scale (poscoef) and input_scale (negiptcoef), each rounded to T
+// first, as ATen does.
+template <typename T>
+C10_HOST_DEVICE inline T elu_backward(T grad, T x_or_result, T negcoef, T poscoef, T negiptcoef,
+                                      bool is_result) {
+  if (is_result) {
+    return x_or_result <= T(0) ? grad * negiptcoef * (x_or_result + negcoef) : grad * poscoef;
+  }
+  return x_or_result <= T(0) ? grad * negiptcoef * negcoef * std::exp(x_or_result * negiptcoef)
+                             : grad * poscoef;
 }
 
 }  // namespace rectifiers::math

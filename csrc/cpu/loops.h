@@ -76,52 +76,81 @@ void plain_binary(at::TensorIteratorBase& iter, Op op) {
   });
 }
 
-// Runs `op` (scalar) / `vec_op` (SIMD) on op-math values: float16 and
-// bfloat16 lanes are widened to float and the result rounded once, exactly
-// as ATen's own kernels do, so results match PyTorch bit for bit.
-// Only the AVX2/AVX-512 builds take the explicit SIMD path: in the baseline
-// build ATen's Vectorized emulates compares and blends lane by lane, far
-// slower than the plain loop the compiler vectorises itself.
+// `op` / `vec_op` (of one or two arguments) on op-math values: float16 and
+// bfloat16 are widened to float (a vector to two) and the result rounded
+// once, as ATen's kernels do. ATen's loops read the argument types, so each
+// arity is written out.
+template <typename scalar_t, int arity, typename Op>
+auto scalar_on_opmath(Op op) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  static_assert(arity == 1 || arity == 2);
+  if constexpr (arity == 1) {
+    return [op](scalar_t a) -> scalar_t { return scalar_t(op(opmath_t(a))); };
+  } else {
+    return [op](scalar_t a, scalar_t b) -> scalar_t { return scalar_t(op(opmath_t(a), opmath_t(b))); };
+  }
+}
+
+template <typename scalar_t, int arity, typename VecOp>
+auto vec_on_opmath(VecOp vec_op) {
+  using Vec = Vectorized<scalar_t>;
+  static_assert(arity == 1 || arity == 2);
+  if constexpr (std::is_same_v<scalar_t, at::opmath_type<scalar_t>>) {
+    if constexpr (arity == 1) {
+      return [vec_op](Vec a) -> Vec { return vec_op(a); };
+    } else {
+      return [vec_op](Vec a, Vec b) -> Vec { return vec_op(a, b); };
+    }
+  } else if constexpr (arity == 1) {
+    return [vec_op](Vec a) -> Vec {
+      auto [a0, a1] = at::vec::convert_to_float<scalar_t>(a);
+      return at::vec::convert_from_float<scalar_t>(vec_op(a0), vec_op(a1));
+    };
+  } else {
+    return [vec_op](Vec a, Vec b) -> Vec {
+      auto [a0, a1] = at::vec::convert_to_float<scalar_t>(a);
+      auto [b0, b1] = at::vec::convert_to_float<scalar_t>(b);
+      return at::vec::convert_from_float<scalar_t>(vec_op(a0, b0), vec_op(a1, b1));
+    };
+  }
+}
+
+// ATen's own loop (cpu_kernel_vec: `vec_op` on whole vectors, `op` on the
+// rest) on op-math values. The ops whose ATen kernel gives different results
+// in its SIMD body and its scalar tail (elu's NaN, expm1's rounding) call it
+// in every build: only the same loop with the same split matches PyTorch
+// bit for bit.
+template <typename scalar_t, typename Op, typename VecOp>
+void aten_unary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
+  at::native::cpu_kernel_vec(iter, scalar_on_opmath<scalar_t, 1>(op),
+                             vec_on_opmath<scalar_t, 1>(vec_op));
+}
+
+template <typename scalar_t, typename Op, typename VecOp>
+void aten_binary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
+  at::native::cpu_kernel_vec(iter, scalar_on_opmath<scalar_t, 2>(op),
+                             vec_on_opmath<scalar_t, 2>(vec_op));
+}
+
+// The loop of an op whose SIMD and scalar forms agree on every input: ATen's
+// loop in the AVX2/AVX-512 builds; in the baseline build ATen's Vectorized
+// emulates compares and blends lane by lane, far slower than the plain loop
+// the compiler vectorises itself, so that build runs `op` in a plain loop.
 template <typename scalar_t, typename Op, typename VecOp>
 void unary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
-  using opmath_t = at::opmath_type<scalar_t>;
-  using Vec = Vectorized<scalar_t>;
   if constexpr (!kSimd) {
-    plain_unary<scalar_t>(iter, [op](scalar_t x) { return scalar_t(op(opmath_t(x))); });
-  } else if constexpr (std::is_same_v<scalar_t, opmath_t>) {
-    at::native::cpu_kernel_vec(
-        iter, [op](scalar_t x) -> scalar_t { return op(x); }, [vec_op](Vec x) { return vec_op(x); });
+    plain_unary<scalar_t>(iter, scalar_on_opmath<scalar_t, 1>(op));
   } else {
-    at::native::cpu_kernel_vec(
-        iter, [op](scalar_t x) -> scalar_t { return scalar_t(op(opmath_t(x))); },
-        [vec_op](Vec x) {
-          auto [x0, x1] = at::vec::convert_to_float<scalar_t>(x);
-          return at::vec::convert_from_float<scalar_t>(vec_op(x0), vec_op(x1));
-        });
+    aten_unary_loop<scalar_t>(iter, op, vec_op);
   }
 }
 
 template <typename scalar_t, typename Op, typename VecOp>
 void binary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
-  using opmath_t = at::opmath_type<scalar_t>;
-  using Vec = Vectorized<scalar_t>;
   if constexpr (!kSimd) {
-    plain_binary<scalar_t>(iter, [op](scalar_t a, scalar_t b) {
-      return scalar_t(op(opmath_t(a), opmath_t(b)));
-    });
-  } else if constexpr (std::is_same_v<scalar_t, opmath_t>) {
-    at::native::cpu_kernel_vec(
-        iter, [op](scalar_t a, scalar_t b) -> scalar_t { return op(a, b); },
-        [vec_op](Vec a, Vec b) { return vec_op(a, b); });
+    plain_binary<scalar_t>(iter, scalar_on_opmath<scalar_t, 2>(op));
   } else {
-    at::native::cpu_kernel_vec(
-        iter,
-        [op](scalar_t a, scalar_t b) -> scalar_t { return scalar_t(op(opmath_t(a), opmath_t(b))); },
-        [vec_op](Vec a, Vec b) {
-          auto [a0, a1] = at::vec::convert_to_float<scalar_t>(a);
-          auto [b0, b1] = at::vec::convert_to_float<scalar_t>(b);
-          return at::vec::convert_from_float<scalar_t>(vec_op(a0, b0), vec_op(a1, b1));
-        });
+    aten_binary_loop<scalar_t>(iter, op, vec_op);
   }
 }
 

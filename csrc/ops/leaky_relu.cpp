@@ -2,23 +2,9 @@
 // device runs, and the C++ API.
 #include "leaky_relu.h"
 
-#include <c10/util/TypeCast.h>
-
 #include "../common/elementwise.h"
 #include "../common/register.h"
 #include "../rectifiers.h"
-
-namespace rectifiers::checks {
-
-void negative_slope(const char* op, const at::Tensor& t, double slope) {
-  if (t.scalar_type() == at::kDouble) return;
-  const bool overflows = c10::overflows<float, double>(slope);
-  TORCH_CHECK(!overflows, "rectifiers::", op, ": negative_slope ",
-              slope, " cannot be converted to float (the compute type of ", t.scalar_type(),
-              " tensors) without overflow");
-}
-
-}  // namespace rectifiers::checks
 
 namespace rectifiers {
 
@@ -29,14 +15,14 @@ namespace {
 
 at::Tensor leaky_relu_kernel(const at::Tensor& x, double slope) {
   auto out = elementwise::output_for("leaky_relu", x);
-  checks::negative_slope("leaky_relu", x, slope);
+  checks::fits_compute_type("leaky_relu", x, "negative_slope", slope);
   elementwise::run_unary(leaky_relu_stub, out, x, slope);
   return out;
 }
 
 void leaky_relu_in_place_kernel(at::Tensor& x, double slope) {
   elementwise::check_in_place("leaky_relu_", x);
-  checks::negative_slope("leaky_relu_", x, slope);
+  checks::fits_compute_type("leaky_relu_", x, "negative_slope", slope);
   elementwise::run_unary(leaky_relu_stub, x, x, slope);
 }
 
@@ -55,7 +41,7 @@ at::Tensor leaky_relu_backward_kernel(const at::Tensor& grad, const at::Tensor& 
                                       bool self_is_result) {
   check_self_is_result(slope, self_is_result);
   auto out = elementwise::grad_output_for("leaky_relu_backward", grad, x, "self");
-  checks::negative_slope("leaky_relu_backward", x, slope);
+  checks::fits_compute_type("leaky_relu_backward", x, "negative_slope", slope);
   elementwise::run_binary(leaky_relu_backward_stub, out, grad, x, slope);
   return out;
 }

@@ -31,6 +31,22 @@ PYBIND11_MODULE(_C, m) {
         release_gil());
   m.def("abs_rectifier", [](const at::Tensor& x) { return rectifiers::abs_rectifier(x); },
         release_gil());
+  m.def("relu6", [](const at::Tensor& x) { return rectifiers::relu6(x); }, release_gil());
+  m.def("relu6_", [](at::Tensor& x) { rectifiers::relu6_(x); }, release_gil());
+  m.def("elu", [](const at::Tensor& x, double alpha) { return rectifiers::elu(x, alpha); },
+        release_gil());
+  m.def("elu_", [](at::Tensor& x, double alpha) { rectifiers::elu_(x, alpha); }, release_gil());
+  m.def("celu", [](const at::Tensor& x, double alpha) { return rectifiers::celu(x, alpha); },
+        release_gil());
+  m.def("celu_", [](at::Tensor& x, double alpha) { rectifiers::celu_(x, alpha); }, release_gil());
+  m.def("selu", [](const at::Tensor& x) { return rectifiers::selu(x); }, release_gil());
+  m.def("selu_", [](at::Tensor& x) { rectifiers::selu_(x); }, release_gil());
+  m.def("rrelu", [](const at::Tensor& x, double lower, double upper, bool training) {
+          return rectifiers::rrelu(x, lower, upper, training);
+        }, release_gil());
+  m.def("rrelu_", [](at::Tensor& x, double lower, double upper, bool training) {
+          rectifiers::rrelu_(x, lower, upper, training);
+        }, release_gil());
   m.def("maxout", [](const at::Tensor& x, int64_t pool_size, int64_t dim) {
           return rectifiers::maxout(x, pool_size, dim);
         }, release_gil());

@@ -29,6 +29,10 @@ def _rules():
         rest = [None] * len(scalars)
         return [([p], [p] + rest) for p in [Replicate()] + shards(x.ndim)]
 
+    def in_place(x, *scalars):
+        """As elementwise; the op returns nothing."""
+        return [([], placements) for _, placements in elementwise(x, *scalars)]
+
     def elementwise_backward(grad, x, *scalars):
         """Linear in grad: a Partial gradient with the other input replicated too."""
         rest = [None] * len(scalars)
@@ -84,14 +88,41 @@ def _rules():
                  ([Partial()], [Partial(), Replicate(), None, None])]
                 + [([s], [s, s, None, None]) for s in dims])
 
+    def rrelu_with_state(x, *args):
+        """Replicated only: a shard's slopes would come from its local positions,
+        the same on every shard. The replicas agree where the ranks' generators
+        do (torch.manual_seed on every rank)."""
+        return [([Replicate(), Replicate()], [Replicate()] + [None] * len(args))]
+
+    def rrelu_with_state_(x, *args):
+        return [([Replicate()], [Replicate()] + [None] * len(args))]
+
+    def rrelu_backward(grad, x, state, *scalars):
+        """The input as the forward saw it (replicated); linear in grad."""
+        rest = [None] * len(scalars)
+        return [([Replicate()], [Replicate(), Replicate(), Replicate()] + rest),
+                ([Partial()], [Partial(), Replicate(), Replicate()] + rest)]
+
     return {
         "relu": elementwise,
-        "relu_": lambda x: [([], [p]) for p in [Replicate()] + shards(x.ndim)],
+        "relu_": in_place,
         "relu_backward": elementwise_backward,
         "leaky_relu": elementwise,
-        "leaky_relu_": lambda x, *slope: [([], [p] + [None] * len(slope))
-                                          for p in [Replicate()] + shards(x.ndim)],
+        "leaky_relu_": in_place,
         "leaky_relu_backward": elementwise_backward,
+        "relu6": elementwise,
+        "relu6_": in_place,
+        "relu6_backward": elementwise_backward,
+        "rrelu_with_state": rrelu_with_state,
+        "rrelu_with_state_": rrelu_with_state_,
+        "rrelu_backward": rrelu_backward,
+        "elu": elementwise,
+        "elu_": in_place,
+        "celu": elementwise,
+        "celu_": in_place,
+        "selu": elementwise,
+        "selu_": in_place,
+        "elu_backward": elementwise_backward,
         "abs_rectifier": elementwise,
         "abs_rectifier_backward": elementwise_backward,
         "prelu": prelu,

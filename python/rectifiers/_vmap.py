@@ -156,6 +156,63 @@ def _maxout_backward(info, in_dims, grad, indices, pool_size, dim):
     return R.maxout_backward(gb, ib, pool_size, _wrapped(dim, sample) + 1), 0
 
 
+_RRELU_LOWER, _RRELU_UPPER = (a.default_value for a in R.rrelu.default._schema.arguments[1:3])
+
+
+def _check_randomness(op, info):
+    if info.randomness != "different":
+        raise RuntimeError(f"rectifiers::{op}: under vmap only randomness='different' is "
+                           f"supported, but got '{info.randomness}'")
+
+
+def _rrelu(info, in_dims, x, lower=_RRELU_LOWER, upper=_RRELU_UPPER, training=False,
+           generator=None):
+    if training:
+        _check_randomness("rrelu", info)
+    return R.rrelu(x, lower, upper, training, generator), in_dims[0]
+
+
+def _rrelu_(info, in_dims, x, lower=_RRELU_LOWER, upper=_RRELU_UPPER, training=False,
+            generator=None):
+    if training:
+        _check_randomness("rrelu_", info)
+    R.rrelu_(x, lower, upper, training, generator)
+    return None, None
+
+
+def _rrelu_with_state(info, in_dims, x, lower, upper, generator=None):
+    """Each sample its own slopes (randomness="different"); "same" would need one
+    sample's slopes broadcast, which the op cannot draw, and "error" is vmap's
+    default for a random op."""
+    _check_randomness("rrelu_with_state", info)
+    out, state = R.rrelu_with_state(x, lower, upper, generator)
+    return (out, state), (in_dims[0], None)
+
+
+def _rrelu_with_state_(info, in_dims, x, lower, upper, generator=None):
+    _check_randomness("rrelu_with_state_", info)
+    return R.rrelu_with_state_(x, lower, upper, generator), None
+
+
+def _rrelu_backward(info, in_dims, grad, x, state, lower, upper, is_result):
+    """The slopes belong to the positions of the input as the forward saw it, so
+    the input keeps its layout and the gradient follows it. An unbatched input
+    (a forward outside vmap, as under jacrev) has one set of slopes for every
+    sample of the gradient: one call per sample."""
+    g_dim, x_dim = in_dims[0], in_dims[1]
+    if in_dims[2] is not None:
+        raise RuntimeError("rectifiers::rrelu_backward: under vmap the state must not be "
+                           "batched (it is the forward's)")
+    if x_dim is None:
+        return torch.stack([R.rrelu_backward(g, x, state, lower, upper, is_result)
+                            for g in grad.unbind(g_dim)]), 0
+    if g_dim is None:
+        grad = _batch_first(grad, None, info.batch_size).movedim(0, x_dim)
+    elif g_dim != x_dim:
+        grad = grad.movedim(g_dim, x_dim)
+    return R.rrelu_backward(grad, x, state, lower, upper, is_result), x_dim
+
+
 RULES = {
     "relu": _unary(R.relu),
     "relu_": _unary_in_place(R.relu_),
@@ -163,6 +220,21 @@ RULES = {
     "leaky_relu": _unary(R.leaky_relu),
     "leaky_relu_": _unary_in_place(R.leaky_relu_),
     "leaky_relu_backward": _binary(R.leaky_relu_backward),
+    "relu6": _unary(R.relu6),
+    "relu6_": _unary_in_place(R.relu6_),
+    "relu6_backward": _binary(R.relu6_backward),
+    "rrelu": _rrelu,
+    "rrelu_": _rrelu_,
+    "rrelu_with_state": _rrelu_with_state,
+    "rrelu_with_state_": _rrelu_with_state_,
+    "rrelu_backward": _rrelu_backward,
+    "elu": _unary(R.elu),
+    "elu_": _unary_in_place(R.elu_),
+    "celu": _unary(R.celu),
+    "celu_": _unary_in_place(R.celu_),
+    "selu": _unary(R.selu),
+    "selu_": _unary_in_place(R.selu_),
+    "elu_backward": _binary(R.elu_backward),
     "abs_rectifier": _unary(R.abs_rectifier),
     "abs_rectifier_backward": _binary(R.abs_rectifier_backward),
     "prelu": _prelu,

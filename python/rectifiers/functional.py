@@ -9,6 +9,8 @@ overrides (e.g. ``torch.fx`` proxies) see the ``torch.ops`` call.
 """
 
 import torch
+from typing import Optional
+
 from torch import Tensor
 from torch.compiler import is_compiling as _is_compiling
 from torch.compiler import is_exporting as _is_exporting
@@ -25,7 +27,8 @@ from . import _C
 # which exporters such as torch.onnx cannot translate, while copy_
 # functionalizes away. The values and the mutation of the input are the same.
 
-__all__ = ["relu", "leaky_relu", "prelu", "abs_rectifier", "maxout"]
+__all__ = ["relu", "leaky_relu", "prelu", "abs_rectifier", "relu6", "rrelu", "elu", "celu",
+           "selu", "maxout"]
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -74,6 +77,91 @@ def abs_rectifier(input: Tensor) -> Tensor:
         if not _is_compiling() and not has_torch_function_unary(input):
             return _C.abs_rectifier(input)
     return torch.ops.rectifiers.abs_rectifier(input)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6), like ``F.relu6``. d/dx at 0 and at 6 is 0."""
+    if not torch.jit.is_scripting():
+        if inplace and _is_exporting():
+            return input.copy_(torch.ops.rectifiers.relu6(input))
+        if not _is_compiling() and not has_torch_function_unary(input):
+            if inplace:
+                _C.relu6_(input)
+                return input
+            return _C.relu6(input)
+    if inplace:
+        torch.ops.rectifiers.relu6_(input)
+        return input
+    return torch.ops.rectifiers.relu6(input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False, generator: Optional[torch.Generator] = None) -> Tensor:
+    """Randomized leaky ReLU, like ``F.rrelu``: in training each x <= 0 is scaled by
+    its own slope, uniform in [lower, upper], from ``generator`` (or the default
+    one); in eval by (lower + upper) / 2. Backward regenerates the slopes instead
+    of saving them. d/dx at 0 is the slope."""
+    if not torch.jit.is_scripting():
+        if inplace and _is_exporting():
+            return input.copy_(torch.ops.rectifiers.rrelu(input, lower, upper, training, generator))
+        if generator is None and not _is_compiling() and not has_torch_function_unary(input):
+            if inplace:
+                _C.rrelu_(input, lower, upper, training)
+                return input
+            return _C.rrelu(input, lower, upper, training)
+    if inplace:
+        torch.ops.rectifiers.rrelu_(input, lower, upper, training, generator)
+        return input
+    return torch.ops.rectifiers.rrelu(input, lower, upper, training, generator)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x) - 1), like ``F.elu``. d/dx at 0 is alpha."""
+    if not torch.jit.is_scripting():
+        if inplace and _is_exporting():
+            return input.copy_(torch.ops.rectifiers.elu(input, alpha))
+        if not _is_compiling() and not has_torch_function_unary(input):
+            if inplace:
+                _C.elu_(input, alpha)
+                return input
+            return _C.elu(input, alpha)
+    if inplace:
+        torch.ops.rectifiers.elu_(input, alpha)
+        return input
+    return torch.ops.rectifiers.elu(input, alpha)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha * (exp(x / alpha) - 1), like ``F.celu``. d/dx at 0 is 1."""
+    if not torch.jit.is_scripting():
+        if inplace and _is_exporting():
+            return input.copy_(torch.ops.rectifiers.celu(input, alpha))
+        if not _is_compiling() and not has_torch_function_unary(input):
+            if inplace:
+                _C.celu_(input, alpha)
+                return input
+            return _C.celu(input, alpha)
+    if inplace:
+        torch.ops.rectifiers.celu_(input, alpha)
+        return input
+    return torch.ops.rectifiers.celu(input, alpha)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with torch's fixed alpha and scale, like ``F.selu``.
+    d/dx at 0 is scale * alpha."""
+    if not torch.jit.is_scripting():
+        if inplace and _is_exporting():
+            return input.copy_(torch.ops.rectifiers.selu(input))
+        if not _is_compiling() and not has_torch_function_unary(input):
+            if inplace:
+                _C.selu_(input)
+                return input
+            return _C.selu(input)
+    if inplace:
+        torch.ops.rectifiers.selu_(input)
+        return input
+    return torch.ops.rectifiers.selu(input)
 
 
 def maxout(input: Tensor, pool_size: int, dim: int = 1) -> Tensor:

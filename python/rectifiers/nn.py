@@ -8,7 +8,8 @@ from torch import nn as _nn
 
 from . import functional as F
 
-__all__ = ["ReLU", "LeakyReLU", "PReLU", "AbsRectifier", "Maxout", "MaxoutLinear"]
+__all__ = ["ReLU", "LeakyReLU", "PReLU", "AbsRectifier", "ReLU6", "RReLU", "ELU", "CELU",
+           "SELU", "Maxout", "MaxoutLinear"]
 
 
 class ReLU(_nn.Module):
@@ -78,6 +79,104 @@ class AbsRectifier(_nn.Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.abs_rectifier(input)
+
+
+class ReLU6(_nn.Module):
+    """min(max(x, 0), 6) elementwise; ``torch.nn.ReLU6``'s twin."""
+
+    __constants__ = ["inplace"]
+    inplace: bool
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu6(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class RReLU(_nn.Module):
+    """Randomized leaky ReLU; ``torch.nn.RReLU``'s twin. In training mode each
+    x <= 0 gets its own slope, uniform in [lower, upper] (from the default
+    generator); in eval mode the slope is (lower + upper) / 2."""
+
+    __constants__ = ["lower", "upper", "inplace"]
+    lower: float
+    upper: float
+    inplace: bool
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace_str = ", inplace=True" if self.inplace else ""
+        return f"lower={self.lower}, upper={self.upper}{inplace_str}"
+
+
+class ELU(_nn.Module):
+    """x if x > 0 else alpha * (exp(x) - 1); ``torch.nn.ELU``'s twin."""
+
+    __constants__ = ["alpha", "inplace"]
+    alpha: float
+    inplace: bool
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace_str = ", inplace=True" if self.inplace else ""
+        return f"alpha={self.alpha}{inplace_str}"
+
+
+class CELU(_nn.Module):
+    """x if x > 0 else alpha * (exp(x / alpha) - 1); ``torch.nn.CELU``'s twin."""
+
+    __constants__ = ["alpha", "inplace"]
+    alpha: float
+    inplace: bool
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        inplace_str = ", inplace=True" if self.inplace else ""
+        return f"alpha={self.alpha}{inplace_str}"
+
+
+class SELU(_nn.Module):
+    """scale * elu(x, alpha) with torch's fixed alpha and scale; ``torch.nn.SELU``'s twin."""
+
+    __constants__ = ["inplace"]
+    inplace: bool
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Maxout(_nn.Module):

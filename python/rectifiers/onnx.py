@@ -12,6 +12,13 @@ op                                         ONNX
                                            ``(C, 1, ..., 1)`` for inputs of rank
                                            >= 3, so it applies on dim 1)
 ``abs_rectifier``                          ``Abs``
+``relu6``                                  ``Clip(0, 6)``
+``rrelu(lower, upper)`` in eval mode        ``LeakyRelu(alpha=(lower + upper) / 2)``
+                                           (training mode has no ONNX form:
+                                           refused)
+``elu(alpha)``, ``celu(alpha)``, ``selu``   ``Elu(alpha)``, ``Celu(alpha)``,
+                                           ``Selu`` (torch's alpha and scale;
+                                           ONNX's ``Celu`` is float32 only)
 ``maxout(pool_size=k, dim)``               ``Reshape`` (``dim`` split into
                                            ``(size / k, k)``, the target shape
                                            computed from ``Shape`` so dynamic
@@ -20,7 +27,7 @@ op                                         ONNX
 ``maxout_with_indices``                    the same, plus ``ArgMax`` and a
                                            ``Cast`` to uint8 (``k <= 256``) or
                                            int32
-``relu_``, ``leaky_relu_`` (in place)      ``Relu``, ``LeakyRelu`` (under
+the in-place forms (``relu_``, ...)        as the out-of-place op (under
                                            ``torch.export`` the functional
                                            forms trace them as the out-of-place
                                            op and a ``copy_``)
@@ -62,6 +69,10 @@ OPSET = 18
 _UINT8 = 2
 _INT32 = 6
 
+# torch's (ONNX's defaults are these rounded to float32).
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
 
 def _rank(value: Any, op_name: str) -> int:
     shape = getattr(value, "shape", None)
@@ -83,6 +94,31 @@ def _functions() -> dict[str, Callable]:
 
     def abs_rectifier(self):
         return op.Abs(self)
+
+    def relu6(self):
+        # Clip's bounds are inputs of the input's type.
+        return op.Clip(self, op.CastLike(op.Constant(value_float=0.0), self),
+                       op.CastLike(op.Constant(value_float=6.0), self))
+
+    def rrelu(self, lower: float = 0.125, upper: float = 1.0 / 3, training: bool = False,
+              generator=None):
+        if training:
+            raise RuntimeError("rectifiers.onnx: rrelu in training mode (random slopes) has no "
+                               "ONNX form; export the model in eval mode (model.eval())")
+        return op.LeakyRelu(self, alpha=float((lower + upper) / 2))
+
+    def rrelu_with_state(self, lower: float, upper: float, generator=None):
+        raise RuntimeError("rectifiers.onnx: rrelu_with_state (rrelu in training mode, random "
+                           "slopes) has no ONNX form; export the model in eval mode (model.eval())")
+
+    def elu(self, alpha: float = 1.0):
+        return op.Elu(self, alpha=float(alpha))
+
+    def celu(self, alpha: float = 1.0):
+        return op.Celu(self, alpha=float(alpha))
+
+    def selu(self):
+        return op.Selu(self, alpha=_SELU_ALPHA, gamma=_SELU_SCALE)
 
     def prelu(self, weight):
         # torch: the slope index is the position along dim 1 (one channel when
@@ -134,6 +170,12 @@ def _functions() -> dict[str, Callable]:
         "leaky_relu": leaky_relu,
         "prelu": prelu,
         "abs_rectifier": abs_rectifier,
+        "relu6": relu6,
+        "rrelu": rrelu,
+        "rrelu_with_state": rrelu_with_state,
+        "elu": elu,
+        "celu": celu,
+        "selu": selu,
         "maxout": maxout,
         "maxout_with_indices": maxout_with_indices,
     }

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <sstream>
+
 #include "rectifiers.h"
 #include "test_util.h"
 
@@ -54,6 +57,14 @@ TEST_P(ErrorsTest, NonFloatingDtypesAreRejected) {
     ExpectRejected([&] { rectifiers::maxout(x, 2, 1); }, "maxout", {name}, {x});
     ExpectRejected([&] { rectifiers::maxout_with_indices(x, 2, 1); }, "maxout_with_indices",
                    {name}, {x});
+    ExpectRejected([&] { rectifiers::relu6(x); }, "relu6", {name}, {x});
+    ExpectRejected([&] { rectifiers::relu6_(x); }, "relu6_", {name}, {x});
+    ExpectRejected([&] { rectifiers::elu(x, 0.5); }, "elu", {name}, {x});
+    ExpectRejected([&] { rectifiers::elu_(x); }, "elu_", {name}, {x});
+    ExpectRejected([&] { rectifiers::celu(x, 2.0); }, "celu", {name}, {x});
+    ExpectRejected([&] { rectifiers::celu_(x); }, "celu_", {name}, {x});
+    ExpectRejected([&] { rectifiers::selu(x); }, "selu", {name}, {x});
+    ExpectRejected([&] { rectifiers::selu_(x); }, "selu_", {name}, {x});
   }
 }
 
@@ -62,6 +73,46 @@ TEST_P(ErrorsTest, ComplexDtypeIsRejected) {
   ExpectRejected([&] { rectifiers::relu(x); }, "relu", {"ComplexFloat"}, {x});
   ExpectRejected([&] { rectifiers::abs_rectifier(x); }, "abs_rectifier", {"ComplexFloat"}, {x});
   ExpectRejected([&] { rectifiers::maxout(x, 2, 1); }, "maxout", {"ComplexFloat"}, {x});
+}
+
+TEST_P(ErrorsTest, EluFamilyAlphaIsChecked) {
+  auto x = torch::randn({2, 6}, opts());
+  for (double alpha : {INFINITY, -INFINITY, NAN}) {
+    std::ostringstream shown;
+    shown << "alpha must be finite, but got " << alpha;
+    SCOPED_TRACE(shown.str());
+    ExpectRejected([&] { rectifiers::elu(x, alpha); }, "elu", {shown.str()}, {x});
+    ExpectRejected([&] { rectifiers::elu_(x, alpha); }, "elu_", {shown.str()}, {x});
+    ExpectRejected([&] { rectifiers::celu(x, alpha); }, "celu", {shown.str()}, {x});
+    ExpectRejected([&] { rectifiers::celu_(x, alpha); }, "celu_", {shown.str()}, {x});
+    ExpectRejected([&] { rectifiers::elu_backward(x, x, alpha, 1.0, 1.0, false); }, "elu_backward",
+                   {shown.str()}, {x});
+  }
+  ExpectRejected([&] { rectifiers::celu(x, 0.0); }, "celu", {"alpha must not be 0"}, {x});
+  ExpectRejected([&] { rectifiers::celu_(x, -0.0); }, "celu_", {"alpha must not be 0"}, {x});
+  for (auto dtype : {torch::kFloat, torch::kHalf, torch::kBFloat16}) {
+    SCOPED_TRACE(c10::toString(dtype));
+    auto t = torch::randn({2, 6}, opts(dtype));
+    const std::string text = std::string("alpha 1e+300 cannot be converted to float (the compute "
+                                         "type of ") + c10::toString(dtype) + " tensors)";
+    ExpectRejected([&] { rectifiers::elu(t, 1e300); }, "elu", {text}, {t});
+    ExpectRejected([&] { rectifiers::elu_(t, 1e300); }, "elu_", {text}, {t});
+    ExpectRejected([&] { rectifiers::celu(t, 1e300); }, "celu", {text}, {t});
+    ExpectRejected([&] { rectifiers::celu_(t, 1e300); }, "celu_", {text}, {t});
+    ExpectRejected([&] { rectifiers::elu_backward(t, t, 1e300, 1.0, 1.0, false); },
+                   "elu_backward", {text}, {t});
+  }
+  // float64 computes in double: torch's values.
+  auto x64 = torch::tensor({-1.0, 2.0}, opts(torch::kDouble));
+  EXPECT_TRUE(BitwiseEqual(rectifiers::elu(x64, 1e300), torch::elu(x64, 1e300)));
+  // From the result, a negative alpha cannot tell the sides apart.
+  auto y = torch::tensor({1.0, -0.25, 0.0}, opts());
+  ExpectRejected([&] { rectifiers::elu_backward(y, y, -0.5, 1.0, 1.0, true); }, "elu_backward",
+                 {"cannot differentiate an in-place elu_/celu_ with a negative alpha",
+                  "alpha = -0.5"},
+                 {y});
+  EXPECT_TRUE(BitwiseEqual(rectifiers::elu_backward(y, y, -0.5, 1.0, 1.0, false),
+                           torch::elu_backward(y, -0.5, 1.0, 1.0, false, y)));
 }
 
 TEST_P(ErrorsTest, MaxoutPoolSizeBelowOne) {
@@ -149,6 +200,19 @@ TEST_P(ErrorsTest, BackwardOpsRejectMismatchedArguments) {
   auto idx_ok = torch::zeros({2, 3}, opts(torch::kByte));
   ExpectRejected([&] { rectifiers::maxout_backward(go, idx_ok, 2, 2); }, "maxout_backward",
                  {"dim 2"}, {go});
+  ExpectRejected([&] { rectifiers::relu6_backward(g, y); }, "relu6_backward",
+                 {"shape of self [2, 6]", "[2, 5]"}, {g, y});
+  ExpectRejected([&] { rectifiers::elu_backward(g, y, 1.0, 1.0, 1.0, false); }, "elu_backward",
+                 {"shape of self_or_result [2, 6]", "[2, 5]"}, {g, y});
+  auto y64 = y.to(torch::kDouble);
+  ExpectRejected([&] { rectifiers::relu6_backward(y, y64); }, "relu6_backward",
+                 {"dtype of self (Double)", "Float"}, {y, y64});
+  ExpectRejected([&] { rectifiers::elu_backward(y, y64, 1.0, 1.0, 1.0, true); }, "elu_backward",
+                 {"dtype of self_or_result (Double)", "Float"}, {y, y64});
+  auto yl = y.to(torch::kLong);
+  ExpectRejected([&] { rectifiers::relu6_backward(yl, yl); }, "relu6_backward", {"Long"}, {yl});
+  ExpectRejected([&] { rectifiers::elu_backward(yl, yl, 1.0, 1.0, 1.0, false); }, "elu_backward",
+                 {"Long"}, {yl});
 }
 
 TEST_P(ErrorsTest, InPlaceOnOverlappingTensor) {
@@ -156,6 +220,10 @@ TEST_P(ErrorsTest, InPlaceOnOverlappingTensor) {
   auto x = torch::full({1, 3}, -1.0, opts()).expand({4, 3});
   ExpectRejected([&] { rectifiers::relu_(x); }, "relu_", {"overlap", "[4, 3]", "[0, 1]"}, {x});
   ExpectRejected([&] { rectifiers::leaky_relu_(x, 0.1); }, "leaky_relu_", {"overlap"}, {x});
+  ExpectRejected([&] { rectifiers::relu6_(x); }, "relu6_", {"overlap", "[4, 3]", "[0, 1]"}, {x});
+  ExpectRejected([&] { rectifiers::elu_(x, 0.5); }, "elu_", {"overlap"}, {x});
+  ExpectRejected([&] { rectifiers::celu_(x, 2.0); }, "celu_", {"overlap"}, {x});
+  ExpectRejected([&] { rectifiers::selu_(x); }, "selu_", {"overlap"}, {x});
   EXPECT_TRUE(BitwiseEqual(x.contiguous(), torch::full({4, 3}, -1.0, opts())));
 }
 
@@ -165,6 +233,10 @@ TEST_P(ErrorsTest, InPlaceOnLeafRequiringGrad) {
   ExpectRejected([&] { rectifiers::leaky_relu_(x, 0.1); }, "leaky_relu_", {"leaf"}, {x});
   auto view = x.narrow(1, 0, 2);
   ExpectRejected([&] { rectifiers::relu_(view); }, "relu_", {"view of a leaf"}, {x});
+  ExpectRejected([&] { rectifiers::relu6_(x); }, "relu6_", {"leaf"}, {x});
+  ExpectRejected([&] { rectifiers::elu_(x, 0.5); }, "elu_", {"leaf"}, {x});
+  ExpectRejected([&] { rectifiers::celu_(view, 2.0); }, "celu_", {"view of a leaf"}, {x});
+  ExpectRejected([&] { rectifiers::selu_(x); }, "selu_", {"leaf"}, {x});
   EXPECT_TRUE(BitwiseEqual(x.detach(), torch::full({2, 3}, -1.0, opts())));
   // Under no_grad it is allowed, as for PyTorch's own in-place ops.
   {
@@ -201,6 +273,16 @@ TEST(Errors, UndefinedTensorIsAnErrorNotACrash) {
   EXPECT_THROW(rectifiers::maxout_with_indices(u, 2, 1), c10::Error);
   EXPECT_THROW(rectifiers::relu_backward(u, x), c10::Error);
   EXPECT_THROW(rectifiers::maxout_backward(x, u, 2, 1), c10::Error);
+  EXPECT_THROW(rectifiers::relu6(u), c10::Error);
+  EXPECT_THROW(rectifiers::relu6_(u), c10::Error);
+  EXPECT_THROW(rectifiers::elu(u), c10::Error);
+  EXPECT_THROW(rectifiers::elu_(u), c10::Error);
+  EXPECT_THROW(rectifiers::celu(u), c10::Error);
+  EXPECT_THROW(rectifiers::celu_(u), c10::Error);
+  EXPECT_THROW(rectifiers::selu(u), c10::Error);
+  EXPECT_THROW(rectifiers::selu_(u), c10::Error);
+  EXPECT_THROW(rectifiers::relu6_backward(x, u), c10::Error);
+  EXPECT_THROW(rectifiers::elu_backward(u, x, 1.0, 1.0, 1.0, false), c10::Error);
 }
 
 // Undefined tensors are refused by name (checked in the C++ API and in the
@@ -216,6 +298,14 @@ TEST(Errors, UndefinedTensorNamesOpAndArgument) {
                          {"rectifiers::relu_backward", "grad_output"}));
   EXPECT_TRUE(ThrowsWith([&] { rectifiers::maxout_backward(x, u, 2, 1); },
                          {"rectifiers::maxout_backward", "indices"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::relu6(u); }, {"rectifiers::relu6", "undefined"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::celu_(u, 2.0); }, {"rectifiers::celu_", "undefined"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::relu6_backward(x, u); },
+                         {"rectifiers::relu6_backward: self is an undefined tensor"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::elu_backward(x, u, 1.0, 1.0, 1.0, false); },
+                         {"rectifiers::elu_backward: self_or_result is an undefined tensor"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::elu_backward(u, x, 1.0, 1.0, 1.0, false); },
+                         {"rectifiers::elu_backward", "grad_output"}));
 }
 
 

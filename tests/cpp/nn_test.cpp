@@ -9,9 +9,11 @@
 
 #include <rectifiers/nn.h>
 
+#include <cmath>
 #include <functional>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "test_util.h"
@@ -139,6 +141,49 @@ TEST_P(NnTest, ElementwiseModulesMatchTorchNn) {
   }
 }
 
+TEST_P(NnTest, Relu6AndEluFamilyModulesMatchTorchNn) {
+  // Scaled so that relu6's cap is reached often.
+  auto x = SpecialRandn({4, 6, 3, 5}, torch::kFloat, device()) * 2;
+  for (bool inplace : {false, true}) {
+    SCOPED_TRACE(inplace ? "in place" : "out of place");
+    {
+      rnn::ReLU6 ours(inplace);
+      torch::nn::ReLU6 twin(inplace);
+      ExpectTwins(ours, twin, x);
+    }
+    {
+      rnn::SELU ours(inplace);
+      torch::nn::SELU twin(inplace);
+      ExpectTwins(ours, twin, x);
+    }
+    {
+      rnn::ELU ours(rnn::ELUOptions().inplace(inplace));
+      torch::nn::ELU twin(torch::nn::ELUOptions().inplace(inplace));
+      ExpectTwins(ours, twin, x);
+    }
+    {
+      rnn::CELU ours(rnn::CELUOptions().inplace(inplace));
+      torch::nn::CELU twin(torch::nn::CELUOptions().inplace(inplace));
+      ExpectTwins(ours, twin, x);
+    }
+    for (double alpha : {0.5, 2.5}) {
+      rnn::ELU ours(rnn::ELUOptions().alpha(alpha).inplace(inplace));
+      torch::nn::ELU twin(torch::nn::ELUOptions().alpha(alpha).inplace(inplace));
+      ExpectTwins(ours, twin, x);
+      rnn::CELU ours_c(rnn::CELUOptions().alpha(alpha).inplace(inplace));
+      torch::nn::CELU twin_c(torch::nn::CELUOptions().alpha(alpha).inplace(inplace));
+      ExpectTwins(ours_c, twin_c, x);
+    }
+  }
+  // A negative alpha: out of place only (in place it cannot be differentiated).
+  rnn::ELU ours(rnn::ELUOptions().alpha(-0.5));
+  torch::nn::ELU twin(torch::nn::ELUOptions().alpha(-0.5));
+  ExpectTwins(ours, twin, x);
+  rnn::CELU ours_c(rnn::CELUOptions().alpha(-1.5));
+  torch::nn::CELU twin_c(torch::nn::CELUOptions().alpha(-1.5));
+  ExpectTwins(ours_c, twin_c, x);
+}
+
 TEST_P(NnTest, PReLUMatchesTorchNn) {
   auto x = SpecialRandn({4, 6, 3, 5}, torch::kFloat, device());
   for (int64_t n : {1, 6}) {
@@ -238,6 +283,35 @@ TEST(NnModules, InPlaceOptionOverwritesTheInput) {
     EXPECT_FALSE(y.is_same(h) || z.is_same(h));
     EXPECT_TRUE(BitwiseEqual(h, x)) << "out-of-place modules modified their input";
   }
+  namespace F = torch::nn::functional;
+  const std::vector<std::tuple<std::string, std::function<torch::Tensor(torch::Tensor)>,
+                               std::function<torch::Tensor(torch::Tensor)>,
+                               std::function<torch::Tensor(const torch::Tensor&)>>>
+      smooth = {
+          {"ReLU6", [](torch::Tensor t) { return rnn::ReLU6(true)->forward(t); },
+           [](torch::Tensor t) { return rnn::ReLU6()->forward(t); },
+           [](const torch::Tensor& t) { return F::relu6(t); }},
+          {"ELU", [](torch::Tensor t) { return rnn::ELU(rnn::ELUOptions().alpha(0.5).inplace(true))->forward(t); },
+           [](torch::Tensor t) { return rnn::ELU(rnn::ELUOptions().alpha(0.5))->forward(t); },
+           [](const torch::Tensor& t) { return F::elu(t, F::ELUFuncOptions().alpha(0.5)); }},
+          {"CELU", [](torch::Tensor t) { return rnn::CELU(rnn::CELUOptions().alpha(2.0).inplace(true))->forward(t); },
+           [](torch::Tensor t) { return rnn::CELU(rnn::CELUOptions().alpha(2.0))->forward(t); },
+           [](const torch::Tensor& t) { return F::celu(t, F::CELUFuncOptions().alpha(2.0)); }},
+          {"SELU", [](torch::Tensor t) { return rnn::SELU(true)->forward(t); },
+           [](torch::Tensor t) { return rnn::SELU()->forward(t); },
+           [](const torch::Tensor& t) { return F::selu(t); }},
+      };
+  for (const auto& [name, in_place, out_of_place, ref] : smooth) {
+    SCOPED_TRACE(name);
+    auto h = x.clone() * 3;
+    auto expected = ref(h);
+    auto y = out_of_place(h);
+    EXPECT_FALSE(y.is_same(h));
+    EXPECT_TRUE(BitwiseEqual(y, expected));
+    auto z = in_place(h);
+    EXPECT_TRUE(z.is_same(h)) << "in-place " << name << " must return its input";
+    EXPECT_TRUE(BitwiseEqual(h, expected));
+  }
 }
 
 // ---- parameters and initialisation ------------------------------------------
@@ -267,7 +341,8 @@ TEST(NnModules, ParametersAreRegisteredUnderTorchsNames) {
 
   // The activations without parameters have none (and no buffers).
   std::vector<std::shared_ptr<torch::nn::Module>> stateless = {
-      rnn::ReLU().ptr(), rnn::LeakyReLU().ptr(), rnn::AbsRectifier().ptr(), rnn::Maxout(2).ptr()};
+      rnn::ReLU().ptr(),  rnn::LeakyReLU().ptr(), rnn::AbsRectifier().ptr(), rnn::Maxout(2).ptr(),
+      rnn::ReLU6().ptr(), rnn::ELU().ptr(),       rnn::CELU().ptr(),         rnn::SELU().ptr()};
   for (const auto& m : stateless) {
     EXPECT_TRUE(m->parameters().empty()) << Printed(*m);
     EXPECT_TRUE(m->buffers().empty()) << Printed(*m);
@@ -361,6 +436,22 @@ TEST(NnModules, CloneCopiesOptionsAndParametersDeeply) {
   ASSERT_TRUE(relu_copy);
   EXPECT_TRUE(relu_copy->options.inplace());
   EXPECT_TRUE(std::dynamic_pointer_cast<rnn::AbsRectifierImpl>(rnn::AbsRectifier()->clone()));
+  auto relu6_copy = std::dynamic_pointer_cast<rnn::ReLU6Impl>(rnn::ReLU6(true)->clone());
+  ASSERT_TRUE(relu6_copy);
+  EXPECT_TRUE(relu6_copy->options.inplace());
+  auto elu_copy = std::dynamic_pointer_cast<rnn::ELUImpl>(
+      rnn::ELU(rnn::ELUOptions().alpha(0.5).inplace(true))->clone());
+  ASSERT_TRUE(elu_copy);
+  EXPECT_EQ(elu_copy->options.alpha(), 0.5);
+  EXPECT_TRUE(elu_copy->options.inplace());
+  auto celu_copy = std::dynamic_pointer_cast<rnn::CELUImpl>(
+      rnn::CELU(rnn::CELUOptions().alpha(2.0))->clone());
+  ASSERT_TRUE(celu_copy);
+  EXPECT_EQ(celu_copy->options.alpha(), 2.0);
+  EXPECT_FALSE(celu_copy->options.inplace());
+  auto selu_copy = std::dynamic_pointer_cast<rnn::SELUImpl>(rnn::SELU(true)->clone());
+  ASSERT_TRUE(selu_copy);
+  EXPECT_TRUE(selu_copy->options.inplace());
 
   // A Sequential clones each child: ours must be Cloneable for that to work.
   torch::nn::Sequential net(rnn::MaxoutLinear(5, 6, 2), rnn::PReLU(), rnn::Maxout(2));
@@ -397,6 +488,25 @@ TEST(NnModules, PrettyPrintMirrorsPythonRepr) {
                 torch::nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)))));
   EXPECT_EQ(Printed(*rnn::PReLU(rnn::PReLUOptions().num_parameters(6))),
             AsOurs(Printed(*torch::nn::PReLU(torch::nn::PReLUOptions().num_parameters(6)))));
+
+  EXPECT_EQ(Printed(*rnn::ReLU6()), "rectifiers::nn::ReLU6()");
+  EXPECT_EQ(Printed(*rnn::ReLU6(true)), "rectifiers::nn::ReLU6(inplace=true)");
+  EXPECT_EQ(Printed(*rnn::ELU()), "rectifiers::nn::ELU(alpha=1)");
+  EXPECT_EQ(Printed(*rnn::ELU(rnn::ELUOptions().alpha(0.5).inplace(true))),
+            "rectifiers::nn::ELU(alpha=0.5, inplace=true)");
+  EXPECT_EQ(Printed(*rnn::CELU(rnn::CELUOptions().alpha(2.5))), "rectifiers::nn::CELU(alpha=2.5)");
+  EXPECT_EQ(Printed(*rnn::SELU(true)), "rectifiers::nn::SELU(inplace=true)");
+  EXPECT_EQ(Printed(*rnn::SELU()), "rectifiers::nn::SELU()");
+  for (bool inplace : {false, true}) {
+    EXPECT_EQ(Printed(*rnn::ReLU6(inplace)), AsOurs(Printed(*torch::nn::ReLU6(inplace))));
+    EXPECT_EQ(Printed(*rnn::SELU(inplace)), AsOurs(Printed(*torch::nn::SELU(inplace))));
+    for (double alpha : {1.0, 0.5, -2.0}) {
+      EXPECT_EQ(Printed(*rnn::ELU(rnn::ELUOptions().alpha(alpha).inplace(inplace))),
+                AsOurs(Printed(*torch::nn::ELU(torch::nn::ELUOptions().alpha(alpha).inplace(inplace)))));
+      EXPECT_EQ(Printed(*rnn::CELU(rnn::CELUOptions().alpha(alpha).inplace(inplace))),
+                AsOurs(Printed(*torch::nn::CELU(torch::nn::CELUOptions().alpha(alpha).inplace(inplace)))));
+    }
+  }
 
   std::ostringstream nested;
   nested << *torch::nn::Sequential(rnn::MaxoutLinear(5, 6, 2), rnn::Maxout(2));
@@ -506,6 +616,14 @@ TEST(NnModules, BadOptionsThrowNamingModuleAndValue) {
   rnn::PReLU prelu(rnn::PReLUOptions().num_parameters(6));
   EXPECT_TRUE(ThrowsWith([&] { prelu->forward(torch::randn({2, 4, 3})); }, {"prelu"}));
   EXPECT_TRUE(ThrowsWith([] { rnn::Maxout(4)->forward(torch::randn({2, 6})); }, {"maxout"}));
+  EXPECT_TRUE(ThrowsWith(
+      [] { rnn::ELU(rnn::ELUOptions().alpha(INFINITY))->forward(torch::randn({2, 6})); },
+      {"rectifiers::elu: alpha must be finite, but got inf"}));
+  EXPECT_TRUE(ThrowsWith(
+      [] { rnn::CELU(rnn::CELUOptions().alpha(0.0).inplace(true))->forward(torch::randn({2, 6})); },
+      {"rectifiers::celu_: alpha must not be 0"}));
+  EXPECT_TRUE(ThrowsWith([] { rnn::ReLU6()->forward(torch::ones({2, 6}, torch::kLong)); },
+                         {"rectifiers::relu6", "Long"}));
 }
 
 }  // namespace

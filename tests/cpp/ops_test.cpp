@@ -8,8 +8,13 @@
 // 1 ulp, but the library computes each element in float (opmath) and rounds
 // once, exactly as ATen's own kernels do, so the results are expected to be
 // identical; a 1-ulp difference would mean the two compute differently.
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "rectifiers.h"
 #include "test_util.h"
@@ -227,6 +232,172 @@ TEST_P(OpsTest, AbsRectifierMatchesTorchAbs) {
   }
 }
 
+// ---- relu6 and the ELU family -----------------------------------------------
+
+namespace F = torch::nn::functional;
+
+// torch's selu coefficients (torch.nn.functional.selu).
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+
+// One forward op with its in-place form and torch's reference, and the
+// coefficients its derivative takes (torch's elu_backward's).
+struct SmoothCase {
+  std::string name;
+  std::function<torch::Tensor(const torch::Tensor&)> ours;
+  std::function<void(torch::Tensor&)> ours_;
+  std::function<torch::Tensor(const torch::Tensor&)> ref;
+  double alpha, scale, input_scale;
+};
+
+std::vector<SmoothCase> SmoothCases() {
+  std::vector<SmoothCase> cases;
+  cases.push_back({"relu6", [](const torch::Tensor& x) { return rectifiers::relu6(x); },
+                   [](torch::Tensor& x) { EXPECT_TRUE(rectifiers::relu6_(x).is_same(x)); },
+                   [](const torch::Tensor& x) { return F::relu6(x); }, 0, 0, 0});
+  cases.push_back({"elu (default alpha)", [](const torch::Tensor& x) { return rectifiers::elu(x); },
+                   [](torch::Tensor& x) { EXPECT_TRUE(rectifiers::elu_(x).is_same(x)); },
+                   [](const torch::Tensor& x) { return F::elu(x); }, 1.0, 1.0, 1.0});
+  cases.push_back({"celu (default alpha)",
+                   [](const torch::Tensor& x) { return rectifiers::celu(x); },
+                   [](torch::Tensor& x) { EXPECT_TRUE(rectifiers::celu_(x).is_same(x)); },
+                   [](const torch::Tensor& x) { return F::celu(x); }, 1.0, 1.0, 1.0});
+  for (double alpha : {0.5, -0.5, 2.0, 0.0}) {
+    cases.push_back({"elu, alpha " + std::to_string(alpha),
+                     [alpha](const torch::Tensor& x) { return rectifiers::elu(x, alpha); },
+                     [alpha](torch::Tensor& x) { EXPECT_TRUE(rectifiers::elu_(x, alpha).is_same(x)); },
+                     [alpha](const torch::Tensor& x) {
+                       return F::elu(x, F::ELUFuncOptions().alpha(alpha));
+                     },
+                     alpha, 1.0, 1.0});
+  }
+  for (double alpha : {0.5, -1.5, 3.0}) {
+    cases.push_back({"celu, alpha " + std::to_string(alpha),
+                     [alpha](const torch::Tensor& x) { return rectifiers::celu(x, alpha); },
+                     [alpha](torch::Tensor& x) { EXPECT_TRUE(rectifiers::celu_(x, alpha).is_same(x)); },
+                     [alpha](const torch::Tensor& x) {
+                       return F::celu(x, F::CELUFuncOptions().alpha(alpha));
+                     },
+                     alpha, 1.0, 1.0 / alpha});
+  }
+  cases.push_back({"selu", [](const torch::Tensor& x) { return rectifiers::selu(x); },
+                   [](torch::Tensor& x) { EXPECT_TRUE(rectifiers::selu_(x).is_same(x)); },
+                   [](const torch::Tensor& x) { return F::selu(x); }, kSeluAlpha, kSeluScale,
+                   1.0});
+  return cases;
+}
+
+TEST_P(OpsTest, Relu6AndEluFamilyMatchTorch) {
+  const auto cases = SmoothCases();
+  for (auto dt : kFloatingTypes) {
+    UseDtype(dt);
+    SCOPED_TRACE(DtypeName(dt));
+    for (const auto& c : cases) {
+      for (auto layout : ElementwiseLayouts()) {
+        SCOPED_TRACE(c.name + ", " + LayoutName(layout));
+        auto x = MakeInput(layout, dtype(), device());
+        auto before = Snapshot(x);
+        auto out = c.ours(x);
+        auto ref = c.ref(x);
+        EXPECT_TRUE(BitwiseEqual(out, ref));
+        ExpectElementwiseLayout(out, ref, x, layout);
+        EXPECT_TRUE(BitwiseEqual(x, before)) << "out-of-place op modified its input";
+      }
+    }
+  }
+}
+
+TEST_P(OpsTest, Relu6AndEluFamilyInPlaceMatchTorch) {
+  const auto cases = SmoothCases();
+  for (auto dt : kFloatingTypes) {
+    UseDtype(dt);
+    SCOPED_TRACE(DtypeName(dt));
+    for (const auto& c : cases) {
+      for (auto layout : InPlaceLayouts()) {
+        SCOPED_TRACE(c.name + "_, " + LayoutName(layout));
+        auto x = MakeInput(layout, dtype(), device());
+        auto strides = x.strides().vec();
+        auto ref = c.ref(x);
+        const void* data = x.data_ptr();
+        c.ours_(x);
+        EXPECT_EQ(x.data_ptr(), data);
+        EXPECT_EQ(x.strides().vec(), strides);
+        EXPECT_TRUE(BitwiseEqual(x, ref));
+      }
+    }
+  }
+}
+
+TEST_P(OpsTest, Relu6AndEluKnownValues) {
+  for (auto dt : kFloatingTypes) {
+    UseDtype(dt);
+    SCOPED_TRACE(DtypeName(dt));
+    // relu6: both kinks, -0 kept (as ATen's clamp), NaN passes, 6 is the cap.
+    auto x = torch::tensor({-0.0, 0.0, -2.0, 3.0, 6.0, 7.5, -kInf, kInf, kNaN}, torch::kDouble)
+                 .to(opts());
+    auto expected = torch::tensor({-0.0, 0.0, 0.0, 3.0, 6.0, 6.0, 0.0, 6.0, kNaN}, torch::kDouble)
+                        .to(opts());
+    EXPECT_TRUE(BitwiseEqual(rectifiers::relu6(x), expected));
+    EXPECT_TRUE(BitwiseEqual(rectifiers::relu6(x), F::relu6(x)));
+    // elu/celu/selu: x above 0, -alpha (times scale) at -inf.
+    auto y = torch::tensor({2.0, -kInf, 0.0}, torch::kDouble).to(opts());
+    EXPECT_TRUE(BitwiseEqual(rectifiers::elu(y, 0.5),
+                             torch::tensor({2.0, -0.5, 0.0}, torch::kDouble).to(opts())));
+    EXPECT_TRUE(BitwiseEqual(rectifiers::celu(y, 2.0),
+                             torch::tensor({2.0, -2.0, 0.0}, torch::kDouble).to(opts())));
+    EXPECT_TRUE(BitwiseEqual(rectifiers::selu(y), F::selu(y)));
+  }
+}
+
+TEST_P(OpsTest, Relu6BackwardMatchesHardtanhBackward) {
+  for (auto dt : kFloatingTypes) {
+    UseDtype(dt);
+    SCOPED_TRACE(DtypeName(dt));
+    for (auto layout : ElementwiseLayouts()) {
+      SCOPED_TRACE(LayoutName(layout));
+      auto x = MakeInput(layout, dtype(), device());
+      auto g = GradLike(x);
+      // from the input, and from the result (after relu6_): both are torch's
+      for (const auto& self : {x, F::relu6(x)}) {
+        auto before = Snapshot(self);
+        EXPECT_TRUE(BitwiseEqual(rectifiers::relu6_backward(g, self),
+                                 torch::hardtanh_backward(g, self, 0.0, 6.0)));
+        EXPECT_TRUE(BitwiseEqual(self, before));
+      }
+    }
+    auto kinks = torch::tensor({0.0, -0.0, 6.0, 5.5, 1e-3, kNaN, kInf}, torch::kDouble).to(opts());
+    auto ones = torch::ones_like(kinks);
+    EXPECT_TRUE(BitwiseEqual(rectifiers::relu6_backward(ones, kinks),
+                             torch::tensor({0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0}, torch::kDouble)
+                                 .to(opts())));
+  }
+}
+
+TEST_P(OpsTest, EluBackwardMatchesTorchEluBackward) {
+  const auto cases = SmoothCases();
+  for (auto dt : kFloatingTypes) {
+    UseDtype(dt);
+    SCOPED_TRACE(DtypeName(dt));
+    for (const auto& c : cases) {
+      if (c.name == "relu6") continue;
+      for (auto layout : ElementwiseLayouts()) {
+        SCOPED_TRACE(c.name + ", " + LayoutName(layout));
+        auto x = MakeInput(layout, dtype(), device());
+        auto g = GradLike(x);
+        auto out = rectifiers::elu_backward(g, x, c.alpha, c.scale, c.input_scale, false);
+        EXPECT_TRUE(BitwiseEqual(
+            out, torch::elu_backward(g, c.alpha, c.scale, c.input_scale, false, x)));
+        if (c.alpha >= 0) {  // from the result, as after an in-place op
+          auto y = c.ref(x);
+          EXPECT_TRUE(BitwiseEqual(
+              rectifiers::elu_backward(g, y, c.alpha, c.scale, c.input_scale, true),
+              torch::elu_backward(g, c.alpha, c.scale, c.input_scale, true, y)));
+        }
+      }
+    }
+  }
+}
+
 // ---- maxout -----------------------------------------------------------------
 
 std::tuple<torch::Tensor, torch::Tensor> MaxoutReference(const torch::Tensor& x, int64_t k,
@@ -405,6 +576,40 @@ TEST_P(OpsTest, MaxoutIndexDtypeIntAbove256) {
       }
     }
   }
+}
+
+// ---- rrelu -------------------------------------------------------------------
+
+TEST_P(OpsTest, RreluEvalIsLeakyReluWithTheMeanSlope) {
+  UseDtype(torch::kFloat);
+  const auto x = SpecialRandn({3, 5, 7}, dtype(), device());
+  EXPECT_TRUE(BitwiseEqual(rectifiers::rrelu(x, 0.1, 0.3), torch::leaky_relu(x, 0.2)));
+  EXPECT_TRUE(BitwiseEqual(rectifiers::rrelu(x), torch::rrelu(x, 1.0 / 8, 1.0 / 3, false)));
+  auto y = x.clone();
+  EXPECT_TRUE(rectifiers::rrelu_(y, 0.1, 0.3).is_same(y));
+  EXPECT_TRUE(BitwiseEqual(y, torch::leaky_relu(x, 0.2)));
+}
+
+// Training mode: a seeded generator repeats; the gradient for grad_output = 1
+// is the slope each element x <= 0 drew (in [lower, upper]), and the result is
+// x times it; elsewhere x itself and 1.
+TEST_P(OpsTest, RreluTrainingRepeatsForASeedAndBackwardRegeneratesTheSlopes) {
+  if (device().is_cuda()) GTEST_SKIP() << "seeded CUDA generators are covered from Python";
+  UseDtype(torch::kFloat);
+  const auto x = SpecialRandn({4, 6, 5}, dtype(), device()).set_requires_grad(true);
+  auto seeded = [&] {
+    return rectifiers::rrelu(x, 0.1, 0.3, /*training=*/true,
+                             at::make_generator<at::CPUGeneratorImpl>(7));
+  };
+  const auto y = seeded();
+  EXPECT_TRUE(BitwiseEqual(y, seeded()));
+  const auto slopes = torch::autograd::grad({y}, {x}, {torch::ones_like(y)})[0];
+  const auto xd = x.detach();
+  const auto neg = xd <= 0;
+  const auto s = slopes.masked_select(neg);
+  EXPECT_TRUE((s >= 0.1 - 1e-6).all().item<bool>() && (s <= 0.3 + 1e-6).all().item<bool>());
+  EXPECT_TRUE((slopes.masked_select(~neg) == 1).all().item<bool>());
+  EXPECT_TRUE(BitwiseEqual(y.detach(), torch::where(neg, xd * slopes, xd)));
 }
 
 RECTIFIERS_INSTANTIATE_DEVICE(OpsTest);

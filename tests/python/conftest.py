@@ -39,9 +39,11 @@ def cpp_build():
 
 
 def special_values(dtype, device="cpu"):
-    """±0, ±inf, NaN and values around the kink, in dtype."""
+    """±0, ±inf, NaN and values around the kinks (relu6's at 6 too; -90 where
+    elu's exp underflows in float32), in dtype."""
     return torch.tensor(
-        [0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1.0, -1.0, 1e-3, -1e-3, 3.5, -2.25],
+        [0.0, -0.0, float("inf"), float("-inf"), float("nan"), 1.0, -1.0, 1e-3, -1e-3, 3.5, -2.25,
+         6.0, 6.0625, 5.9375, -90.0],
         dtype=dtype,
         device=device,
     )

@@ -31,6 +31,7 @@ import time
 import traceback
 
 import torch
+import torch._prims_common
 import torch.nn.functional as F
 from references import assert_weight_grad_close, maxout_ref
 
@@ -38,7 +39,7 @@ FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
 NOT_FLOATS = [torch.int32, torch.int64, torch.uint8, torch.bool, torch.complex64]
 INT_VIEW = {torch.float16: torch.int16, torch.bfloat16: torch.int16,
             torch.float32: torch.int32, torch.float64: torch.int64}
-SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, -math.nan, 1.0, -1.0, 6.0, -2.5]
+SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, -math.nan, 1.0, -1.0, 6.0, -2.5, -90.0]
 SLOPES = [0.01, 0.2, -0.5, 0.0, -0.0, 1.0, 2.5, math.inf, -math.inf, math.nan,
           1e300, -1e300, 3.5e38, -3.5e38, 3.4e38, 1e-40]
 # Pool sizes past the limit (refused), or that overflow; never a valid huge one,
@@ -47,7 +48,12 @@ HUGE_POOLS = [2**31, 2**32 + 1, 2**40, 2**62, 6148914691236517206, 2**63 - 1,
               -1, -2, 0, -(2**62)]
 # Refusals of ours that torch does not make (documented in docs/semantics.md).
 OUR_REFUSALS = ("must be a floating-point tensor", "without overflow", "overlap in memory",
-                "pool_size must be <=", "strided tensors")
+                "pool_size must be <=", "strided tensors", "must be finite")
+# rrelu's (lower, upper): valid, equal, negative, and refused ones.
+RRELU_BOUNDS = [(0.125, 1 / 3), (0.0, 0.5), (0.2, 0.2), (-0.5, 0.25), (0.3, 0.1),
+                (math.nan, 0.3), (0.1, math.inf), (-1e300, 0.3)]
+# The ELU family's scale and input_scale (elu_backward's arguments).
+ELU_SCALES = [1.0, 1.0507009873554805, 0.5, 2.0, -1.5]
 ACCEPTED_ERRORS = (RuntimeError, ValueError, TypeError, IndexError)
 
 
@@ -165,6 +171,16 @@ def maxout_backward_ref(g, idx, k, dim):
     return out.flatten(dim, dim + 1)
 
 
+def same_layout_copy(t):
+    """A copy of t with its strides (a plain clone where they overlap)."""
+    if not t.dtype.is_floating_point or torch._debug_has_internal_overlap(t) == 1:
+        return t.clone()
+    try:
+        return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype).copy_(t)
+    except RuntimeError:  # overlapping strides ATen's quick test could not tell
+        return t.clone()
+
+
 def grad_of(g, x):
     """Our backward ops take a gradient of x's dtype and shape (no promotion,
     no broadcasting); the reference refuses the rest too."""
@@ -221,7 +237,9 @@ def draw_case(rng):
     NAN_OPERANDS.clear()
     op = rng.choice(["relu", "relu_", "relu_backward", "leaky_relu", "leaky_relu_",
                      "leaky_relu_backward", "prelu", "prelu_backward", "abs_rectifier",
-                     "abs_rectifier_backward", "maxout", "maxout_with_indices", "maxout_backward"])
+                     "abs_rectifier_backward", "maxout", "maxout_with_indices", "maxout_backward",
+                     "relu6", "relu6_", "relu6_backward", "elu", "elu_", "celu", "celu_", "selu",
+                     "selu_", "elu_backward", "rrelu", "rrelu_", "rrelu_backward"])
     dtype = random_dtype(rng)
     if op.startswith("maxout") and op != "maxout_backward":
         shape = random_shape(rng)
@@ -259,6 +277,26 @@ def draw_case(rng):
     slope = rng.choice(SLOPES)
     if "leaky" in op:
         SCALARS.update(negative_slope=slope)
+    if op in ("elu", "elu_", "celu", "celu_", "elu_backward"):
+        SCALARS.update(alpha=slope)
+    if op.startswith("rrelu"):
+        return rrelu_case(rng, op, x)
+    if op == "relu6":
+        return op, lambda: R.relu6(x), lambda: F.relu6(x), [x], None
+    if op == "selu":
+        return op, lambda: R.selu(x), lambda: F.selu(x), [x], None
+    if op in ("elu", "celu"):
+        ours, ref = getattr(R, op), getattr(F, op)
+        return op, lambda: ours(x, slope), lambda: ref(x, slope), [x], None
+    if op in ("relu6_", "selu_", "elu_", "celu_"):
+        # The reference runs after ours wrote x: torch's in-place op on a copy
+        # of x in its layout (the ELU family's last bit depends on whether
+        # ATen's loop runs vectorised there).
+        x0 = same_layout_copy(x)
+        ours, ref = getattr(R, op), getattr(F, op[:-1])
+        if op in ("relu6_", "selu_"):
+            return op, lambda: ours(x), lambda: ref(x0, inplace=True), [], x
+        return op, lambda: ours(x, slope), lambda: ref(x0, slope, inplace=True), [], x
     if op == "relu":
         return op, lambda: R.relu(x), lambda: torch.relu(x), [x], None
     if op == "abs_rectifier":
@@ -293,6 +331,16 @@ def draw_case(rng):
             NAN_OPERANDS[1:] = [slope]
     if op == "abs_rectifier_backward":
         return (op, lambda: R.abs_rectifier_backward(g, x), lambda: grad_of(g, x) * torch.sgn(x), ins, None)
+    if op == "relu6_backward":
+        return (op, lambda: R.relu6_backward(g, x),
+                lambda: torch.ops.aten.hardtanh_backward(grad_of(g, x), x, 0.0, 6.0), ins, None)
+    if op == "elu_backward":
+        scale, input_scale = rng.choice(ELU_SCALES), rng.choice(ELU_SCALES)
+        is_result = rng.random() < 0.3
+        SCALARS.update(scale=scale, input_scale=input_scale, is_result=is_result)
+        return (op, lambda: R.elu_backward(g, x, slope, scale, input_scale, is_result),
+                lambda: torch.ops.aten.elu_backward(grad_of(g, x), slope, scale, input_scale,
+                                                    is_result, x), ins, None)
     if op == "leaky_relu_backward":
         is_result = rng.random() < 0.3
         return (op, lambda: R.leaky_relu_backward(g, x, slope, is_result),
@@ -304,6 +352,74 @@ def draw_case(rng):
         NAN_OPERANDS[1:] = [broadcast_weight(x, w)]
     return (op, lambda: R.prelu_backward(g, x, w),
             lambda: prelu_backward_ref(g, x, w), ins + [w], None)
+
+
+def rrelu_case(rng, op, x):
+    """rrelu in eval mode against torch's; in training mode (a random stream of
+    its own) against its own slopes: x where x > 0 or NaN, x * slope with the
+    slope in [lower, upper] elsewhere, and rrelu_backward's gradient the same
+    slopes times grad_output, in whatever layouts the tensors come."""
+    R = torch.ops.rectifiers
+    lower, upper = rng.choice(RRELU_BOUNDS)
+    training = op == "rrelu_backward" or rng.random() < 0.6
+    seed = rng.randrange(2**31)
+    SCALARS.update(lower=lower, upper=upper, training=training, seed=seed)
+
+    def gen():
+        return torch.Generator().manual_seed(seed)
+
+    def torch_checks():
+        # torch's own argument checks (its training mode has no float16)
+        F.rrelu(x.float() if x.dtype in (torch.float16, torch.bfloat16) else x, lower, upper)
+
+    def slopes(t):
+        """Our slopes for t (float64), as rrelu_backward reports them for grad 1."""
+        _, state = R.rrelu_with_state(t, lower, upper, gen())
+        return R.rrelu_backward(torch.ones_like(t), t, state, lower, upper, False).double()
+
+    def from_slopes(v, t):
+        """v * slope where t <= 0, v elsewhere, with t's slopes (read in float32 for
+        float16/bfloat16, whose gradient would round them: the same positions,
+        as the same layout)."""
+        opmath = torch.float64 if v.dtype == torch.float64 else torch.float32
+        dense = torch._prims_common.is_non_overlapping_and_dense_or_false(t)
+        s = slopes((t if dense else t.contiguous()).to(opmath))
+        inside = (s >= lower - 1e-2 * abs(lower) - 1e-6) & (s <= upper + 1e-2 * abs(upper) + 1e-6)
+        if not bool(inside[t <= 0].all()):
+            raise CaseFailure(f"{op}: a slope outside [lower, upper]: {s[t <= 0].tolist()[:8]}")
+        return torch.where(t <= 0, (v.to(opmath) * s.to(opmath)).to(v.dtype), v)
+
+    if op == "rrelu_backward":
+        g = maybe_mismatch(rng, like(rng, x), "grad_output")
+        try:  # a state to regenerate from; the call refuses bad bounds itself
+            _, state = R.rrelu_with_state(x, lower, upper, gen())
+        except RuntimeError:
+            state = torch.zeros(2, dtype=torch.int64)
+        ins = [t for t in (g, x) if t is not None]
+
+        def ref():
+            torch_checks()
+            grad_of(g, x)
+            return from_slopes(g, x)
+        return op, lambda: R.rrelu_backward(g, x, state, lower, upper, False), ref, ins, None
+    if not training:
+        if op == "rrelu":
+            return op, lambda: R.rrelu(x, lower, upper), lambda: F.rrelu(x, lower, upper), [x], None
+        x0 = x.clone()
+        return op, lambda: R.rrelu_(x, lower, upper), lambda: F.rrelu(x0, lower, upper), [], x
+
+    def ref_training(v):
+        def ref():
+            torch_checks()
+            if not v.dtype.is_floating_point:
+                raise RuntimeError("not a float")
+            # the slopes are those of the same call (a fresh generator of the same seed)
+            return from_slopes(v, v)
+        return ref
+    if op == "rrelu":
+        return op, lambda: R.rrelu(x, lower, upper, True, gen()), ref_training(x), [x], None
+    x0 = x.clone()
+    return op, lambda: R.rrelu_(x, lower, upper, True, gen()), ref_training(x0), [], x
 
 
 # --------------------------------------------------------- comparisons

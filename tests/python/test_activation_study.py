@@ -16,7 +16,9 @@ pytest.importorskip("tqdm")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "examples", "activation_study.py")
-ACTIVATIONS = ["relu", "leaky_relu", "prelu", "abs", "maxout", "tanh", "sigmoid"]
+ACTIVATIONS = ["relu", "leaky_relu", "prelu", "abs", "maxout", "relu6", "rrelu", "elu", "selu",
+               "tanh", "sigmoid"]
+RECTIFIERS = ["relu", "leaky_relu", "prelu", "abs", "relu6", "rrelu", "elu", "selu"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -52,9 +54,10 @@ def test_outputs_written(quick):
     # and one per setting x elementwise rectifier.
     assert table in proc.stdout and dying in proc.stdout
     settings = {s["name"] for s in result["config"]["settings"]}
-    assert {"mlp-sgd", "cnn-sgd", "mlp-adam", "mlp-adam-hot", "mlp-adam-negbias"} <= settings
+    assert {"mlp-sgd", "cnn-sgd", "mlp-adam", "mlp-adam-hot", "mlp-adam-negbias",
+            "mlp-adam-small"} <= settings
     assert len(table.splitlines()) == 2 + len(settings) * len(ACTIVATIONS)
-    assert len(dying.splitlines()) == 2 + len(settings) * 4
+    assert len(dying.splitlines()) == 2 + len(settings) * len(RECTIFIERS)
     assert {(r["setting"], r["activation"]) for r in result["runs"]} == {
         (s, a) for s in settings for a in ACTIVATIONS}
 
@@ -73,18 +76,19 @@ def test_numbers_sane(quick):
             assert 0.0 <= st["dead_fraction"] <= 1.0
             assert 0.0 <= st["zero_fraction"] <= 1.0
             assert st["units"] == sum(layer["units"] for layer in st["layers"].values())
-            if act in ("relu", "leaky_relu", "prelu", "abs"):
+            if act in RECTIFIERS:
                 assert 0.0 <= st["left_fraction"] <= 1.0
             else:
                 assert st["left_fraction"] is None
             if act == "relu":
                 assert st["left_fraction"] == st["dead_fraction"]
             assert st["dead"] <= st["ever_dead"] and st["revived"] <= st["ever_dead"]
-        if act in ("leaky_relu", "prelu", "maxout", "tanh"):
+        if act in ("leaky_relu", "prelu", "maxout", "tanh", "rrelu", "elu", "selu"):
             # These output exactly 0 only where z is exactly 0 (or a maxout
             # group's max is): no unit does that on every example.
             assert r["dead_after"]["dead_fraction"] == 0.0
-        if setting in ("mlp-sgd", "cnn-sgd", "mlp-adam"):
+        assert 0.0 <= r["train_accuracy"] <= 1.0
+        if setting in ("mlp-sgd", "cnn-sgd", "mlp-adam", "mlp-adam-small"):
             assert all(math.isfinite(v) for v in r["curve"]["train_loss"])
         assert r["epoch_time_s"] is None or r["epoch_time_s"] > 0
 
@@ -123,9 +127,9 @@ def test_rerun_is_identical(quick, tmp_path):
     (checked on a subset of the runs to keep the test short)."""
     _, _, first = quick
     _, second = run_study(tmp_path, "--settings", "mlp-sgd,cnn-sgd",
-                          "--activations", "relu,maxout")
+                          "--activations", "relu,maxout,rrelu")
     before = {(r["setting"], r["activation"], r["seed"]): r for r in first["runs"]}
-    assert len(second["runs"]) == 4
+    assert len(second["runs"]) == 6  # rrelu too: its slopes come from the seeded generator
     for r in second["runs"]:
         a = before[r["setting"], r["activation"], r["seed"]]
         assert r["test_accuracy"] == a["test_accuracy"]

@@ -67,6 +67,25 @@ def test_gradcheck_abs_rectifier(device):
     check(R.abs_rectifier, (req(away_from_kink((), 6, device)),))
 
 
+def test_gradcheck_relu6(device):
+    # |x| in [0.7, 7]: both kinks (0 and 6) inside the range, none within eps
+    check(R.relu6, (req(away_from_kink((3, 4, 5), 60, device) * 7),))
+    check(lambda x: RF.relu6(x), (req(away_from_kink((5, 4), 61, device) * 7).t(),))
+
+
+ELU_FAMILY = {
+    "elu": lambda x: R.elu(x), "elu_0.3": lambda x: R.elu(x, 0.3), "elu_2.5": lambda x: RF.elu(x, 2.5),
+    "elu_neg": lambda x: R.elu(x, -0.8), "celu": lambda x: R.celu(x),
+    "celu_0.4": lambda x: RF.celu(x, 0.4), "celu_neg": lambda x: R.celu(x, -1.5), "selu": R.selu,
+}
+
+
+@pytest.mark.parametrize("name", list(ELU_FAMILY))
+def test_gradcheck_elu_family(name, device):
+    check(ELU_FAMILY[name], (req(away_from_kink((3, 4, 5), 62, device) * 3),))
+    check(ELU_FAMILY[name], (req(away_from_kink((5, 4), 63, device)).t(),))
+
+
 @pytest.mark.parametrize("shape,wshape", [((2, 3, 4), (1,)), ((2, 3, 4), (3,)), ((2, 3, 2, 2), (3,)),
                                           ((5,), (1,)), ((), (1,)), ((4, 3), ())])
 def test_gradcheck_prelu(shape, wshape, device):
@@ -124,6 +143,24 @@ def test_gradcheck_abs_rectifier_backward(device):
     check(R.abs_rectifier_backward, (g, x))
 
 
+def test_gradcheck_relu6_backward(device):
+    g = req(away_from_kink((3, 4), 64, device))
+    x = req(away_from_kink((3, 4), 65, device) * 7)
+    check(R.relu6_backward, (g, x))
+
+
+@pytest.mark.parametrize("alpha,scale,input_scale", [(1.0, 1.0, 1.0), (0.4, 1.0, 2.5),
+                                                     (1.6732632423543772, 1.0507009873554805, 1.0),
+                                                     (-0.7, 1.3, 0.8)])
+@pytest.mark.parametrize("is_result", [False, True])
+def test_gradcheck_elu_backward(alpha, scale, input_scale, is_result, device):
+    if is_result and alpha < 0:
+        pytest.skip("refused, as torch refuses it")
+    g = req(away_from_kink((3, 4), 66, device))
+    x = req(away_from_kink((3, 4), 67, device) * 2)
+    check(lambda g, x: R.elu_backward(g, x, alpha, scale, input_scale, is_result), (g, x))
+
+
 @pytest.mark.parametrize("shape,wshape", [((2, 3, 4), (1,)), ((2, 3, 4), (3,)), ((5,), (1,))])
 def test_gradcheck_prelu_backward(shape, wshape, device):
     g = req(away_from_kink(shape, 26, device))
@@ -166,6 +203,11 @@ SECOND_ORDER = {
     "leaky_relu": (lambda x: R.leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2), 1),
     "leaky_relu_neg": (lambda x: R.leaky_relu(x, -0.7), lambda x: F.leaky_relu(x, -0.7), 1),
     "abs_rectifier": (R.abs_rectifier, torch.abs, 1),
+    "relu6": (lambda x: R.relu6(x * 7), lambda x: F.relu6(x * 7), 1),
+    "elu": (lambda x: R.elu(x, 0.7), lambda x: F.elu(x, 0.7), 1),
+    "elu_neg": (lambda x: R.elu(x, -0.7), lambda x: F.elu(x, -0.7), 1),
+    "celu": (lambda x: R.celu(x, 0.4), lambda x: F.celu(x, 0.4), 1),
+    "selu": (R.selu, F.selu, 1),
     "prelu_shared": (R.prelu, F.prelu, (1,)),
     "prelu_per_channel": (R.prelu, F.prelu, (4,)),
     "maxout_dim1": (lambda x: R.maxout(x, 2, 1), lambda x: x.unflatten(1, (2, 2)).max(2).values, 1),
@@ -213,6 +255,10 @@ INPLACE = {
                         lambda t: F.leaky_relu_(t, 0.01)),
     "leaky_relu_1.5": (lambda t: RF.leaky_relu(t, 1.5, inplace=True),
                        lambda t: F.leaky_relu_(t, 1.5)),
+    "relu6_": (lambda t: op_inplace(R.relu6_(t.mul_(7)), t), lambda t: F.relu6(t.mul_(7), True)),
+    "elu_": (lambda t: op_inplace(R.elu_(t, 0.7), t), lambda t: F.elu_(t, 0.7)),
+    "celu_functional": (lambda t: RF.celu(t, 0.4, inplace=True), lambda t: torch.celu_(t, 0.4)),
+    "selu_functional": (lambda t: RF.selu(t, inplace=True), lambda t: torch.selu_(t)),
 }
 
 
@@ -267,6 +313,16 @@ def test_inplace_leaky_relu_negative_slope_backward_raises(slope):
     b = RF.leaky_relu(leaf2 * 1.0, slope, inplace=True)
     with pytest.raises(RuntimeError, match="negative slope"):
         torch.autograd.grad(b.sum(), leaf2)
+
+
+@pytest.mark.parametrize("op", [lambda t: R.elu_(t, -0.5), lambda t: RF.celu(t, -2.0, inplace=True)])
+def test_inplace_elu_negative_alpha_backward_raises(op):
+    """As torch: the forward works, the backward (from the result) is refused."""
+    leaf = away_from_kink((3, 4), 68).requires_grad_()
+    a = leaf * 1.0
+    op(a)
+    with pytest.raises(RuntimeError, match=r"rectifiers::elu_backward: .*negative alpha"):
+        a.sum().backward()
 
 
 def test_out_of_place_leaky_relu_negative_slope_differentiates():

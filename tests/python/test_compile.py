@@ -20,6 +20,10 @@ class Small(torch.nn.Module):
         self.relu = rn.ReLU()
         self.leaky = rn.LeakyReLU(0.2)
         self.absr = rn.AbsRectifier()
+        self.relu6 = rn.ReLU6()
+        self.elu = rn.ELU(0.5)
+        self.celu = rn.CELU(2.0)
+        self.selu = rn.SELU()
         self.maxout = rn.Maxout(2, dim=1)
         self.prelu_1 = rn.PReLU()
         with torch.no_grad():
@@ -29,6 +33,7 @@ class Small(torch.nn.Module):
     def forward(self, x):
         h = self.lin(x)  # (N, 8)
         h = self.prelu_c(h) + self.relu(h) - self.absr(h) + self.leaky(h - 0.5)
+        h = h + self.relu6(h * 4.0) + self.elu(h) - self.celu(h) + self.selu(h)
         return self.prelu_1(self.maxout(h))  # (N, 4)
 
 
@@ -90,9 +95,12 @@ class SmallCNN(torch.nn.Module):
         self.conv2 = torch.nn.Conv2d(4, 4, 3, padding=1)
         self.absr = rn.AbsRectifier()
         self.relu = rn.ReLU()
+        self.relu6 = rn.ReLU6()
+        self.elu = rn.ELU(0.7)
 
     def forward(self, x):
         h = self.leaky(self.maxout(self.prelu(self.conv1(x))))
+        h = self.elu(h) + self.relu6(h * 3.0)
         return self.relu(self.conv2(h)) - self.absr(h)
 
 
@@ -122,6 +130,20 @@ def test_inplace_modules_compile():
     assert_same(run(compiled, x), run(ref, x))
 
 
+def test_inplace_relu6_and_elu_family_modules_compile():
+    torch.manual_seed(0)
+    lins = [torch.nn.Linear(6, 6) for _ in range(4)]
+    ours = [rn.ReLU6(inplace=True), rn.ELU(0.5, inplace=True), rn.CELU(2.0, inplace=True),
+            rn.SELU(inplace=True)]
+    theirs = [torch.nn.ReLU6(inplace=True), torch.nn.ELU(0.5, inplace=True),
+              torch.nn.CELU(2.0, inplace=True), torch.nn.SELU(inplace=True)]
+    model = torch.nn.Sequential(*[m for pair in zip(lins, ours) for m in pair])
+    ref = torch.nn.Sequential(*[m for pair in zip(lins, theirs) for m in pair])
+    compiled = torch.compile(model, fullgraph=True)
+    x = make() * 4
+    assert_same(run(compiled, x), run(ref, x))
+
+
 def export(model, x):
     with torch.no_grad():
         return torch.export.export(model, (x,), dynamic_shapes=({0: torch.export.Dim("batch", min=2)},))
@@ -133,7 +155,8 @@ def test_export_matches_eager_and_round_trips(tmp_path):
     x = make()
     ep = export(model, x)
     targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
-    for op in ("relu", "leaky_relu", "prelu", "abs_rectifier", "maxout"):
+    for op in ("relu", "leaky_relu", "prelu", "abs_rectifier", "relu6", "elu", "celu", "selu",
+               "maxout"):
         assert f"rectifiers.{op}.default" in targets, (op, targets)
     with torch.no_grad():
         expected = model(x)

@@ -3,6 +3,7 @@ op (``rectifiers::<op>``) and the offending value, and no input is modified by
 a failed call. Messages are the ones in csrc/common/checks.cpp, the op files
 (csrc/ops/<op>.cpp) and their autograd kernels (csrc/ops/autograd/)."""
 
+import math
 import re
 
 import pytest
@@ -55,6 +56,14 @@ UNARY = {
     "leaky_relu": lambda x: R.leaky_relu(x, 0.1),
     "leaky_relu_": lambda x: R.leaky_relu_(x, 0.1),
     "abs_rectifier": lambda x: R.abs_rectifier(x),
+    "relu6": lambda x: R.relu6(x),
+    "relu6_": lambda x: R.relu6_(x),
+    "elu": lambda x: R.elu(x, 0.5),
+    "elu_": lambda x: R.elu_(x, 0.5),
+    "celu": lambda x: R.celu(x, 2.0),
+    "celu_": lambda x: R.celu_(x, 2.0),
+    "selu": lambda x: R.selu(x),
+    "selu_": lambda x: R.selu_(x),
     "maxout": lambda x: R.maxout(x, 2, 1),
     "maxout_with_indices": lambda x: R.maxout_with_indices(x, 2, 1),
 }
@@ -76,6 +85,10 @@ def test_bad_dtype_functional(dtype):
                    ("leaky_relu", lambda: RF.leaky_relu(x)),
                    ("leaky_relu_", lambda: RF.leaky_relu(x, 0.2, inplace=True)),
                    ("abs_rectifier", lambda: RF.abs_rectifier(x)),
+                   ("relu6", lambda: RF.relu6(x)), ("relu6_", lambda: RF.relu6(x, inplace=True)),
+                   ("elu", lambda: RF.elu(x)), ("elu_", lambda: RF.elu(x, 0.5, inplace=True)),
+                   ("celu", lambda: RF.celu(x)), ("celu_", lambda: RF.celu(x, 2.0, inplace=True)),
+                   ("selu", lambda: RF.selu(x)), ("selu_", lambda: RF.selu(x, inplace=True)),
                    ("maxout", lambda: RF.maxout(x, 2))]:
         raises_unmodified(msg(op, f"input must be a floating-point tensor") + ".*" +
                           re.escape(f"got dtype {name}"), fn, x)
@@ -107,6 +120,9 @@ def test_bad_dtype_backward_ops(dtype):
         ("leaky_relu_backward", lambda: R.leaky_relu_backward(good, bad, 0.1, False), "self"),
         ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(good, bad), "self"),
         ("prelu_backward", lambda: R.prelu_backward(good, bad, w), "input"),
+        ("relu6_backward", lambda: R.relu6_backward(good, bad), "self"),
+        ("elu_backward", lambda: R.elu_backward(good, bad, 1.0, 1.0, 1.0, False), "self_or_result"),
+        ("elu_backward", lambda: R.elu_backward(good, bad, 1.0, 1.0, 1.0, True), "self_or_result"),
     ]:
         raises_unmodified(msg(op, f"{arg} must be a floating-point tensor") + ".*" +
                           re.escape(f"got dtype {name}"), fn, good, bad)
@@ -116,6 +132,8 @@ def test_bad_dtype_backward_ops(dtype):
         ("leaky_relu_backward", lambda: R.leaky_relu_backward(bad, good, 0.1, False), "self"),
         ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(bad, good), "self"),
         ("prelu_backward", lambda: R.prelu_backward(bad, good, w), "self"),
+        ("relu6_backward", lambda: R.relu6_backward(bad, good), "self"),
+        ("elu_backward", lambda: R.elu_backward(bad, good, 1.0, 1.0, 1.0, False), "self_or_result"),
     ]:
         raises_unmodified(msg(op, f"expected grad_output to have the dtype of {arg} (Float), but got {name}"),
                           fn, good, bad)
@@ -136,6 +154,8 @@ def test_backward_ops_dtype_mismatch(dtype):
         ("leaky_relu_backward", lambda: R.leaky_relu_backward(g, x, 0.1, False), "self"),
         ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(g, x), "self"),
         ("prelu_backward", lambda: R.prelu_backward(g, x, w), "self"),
+        ("relu6_backward", lambda: R.relu6_backward(g, x), "self"),
+        ("elu_backward", lambda: R.elu_backward(g, x, 1.0, 1.0, 1.0, False), "self_or_result"),
     ]:
         raises_unmodified(msg(op, f"expected grad_output to have the dtype of {arg} (Float), but got {name}"),
                           fn, g, x)
@@ -150,6 +170,9 @@ def test_backward_ops_shape_mismatch():
         ("leaky_relu_backward", lambda: R.leaky_relu_backward(g, x, 0.1, False), "self"),
         ("abs_rectifier_backward", lambda: R.abs_rectifier_backward(g, x), "self"),
         ("prelu_backward", lambda: R.prelu_backward(g, x, w), "self"),
+        ("relu6_backward", lambda: R.relu6_backward(g, x), "self"),
+        ("elu_backward", lambda: R.elu_backward(g, x, 1.0, 1.0, 1.0, False), "self_or_result"),
+        ("elu_backward", lambda: R.elu_backward(g, x, 0.5, 1.0, 2.0, True), "self_or_result"),
     ]:
         raises_unmodified(msg(op, f"expected grad_output to have the shape of {arg} [2, 4, 3], "
                                   f"but got [2, 3, 4]"), fn, g, x)
@@ -182,6 +205,116 @@ def test_maxout_backward_bad_indices():
         raises_unmodified(msg("maxout_backward", f"dim {dim} is out of range for a 3-dim grad_output "
                                                  f"(expected in [-3, 2])"),
                           lambda: R.maxout_backward(g, idx, 2, dim), g, idx)
+
+
+# ---------------------------------------------------------------------------
+# alpha of the ELU family
+
+# op -> a call with alpha; elu_backward as the autograd kernels call it (input_scale 1 / alpha
+# for celu), from the input
+ALPHA_OPS = {
+    "elu": lambda x, a: R.elu(x, a),
+    "elu_": lambda x, a: R.elu_(x, a),
+    "celu": lambda x, a: R.celu(x, a),
+    "celu_": lambda x, a: R.celu_(x, a),
+    "elu_backward": lambda x, a: R.elu_backward(torch.ones_like(x), x, a, 1.0, 1.0, False),
+}
+# the functional forms name the op they call
+ALPHA_FUNCTIONAL = {
+    "elu": lambda x, a: RF.elu(x, a),
+    "elu_": lambda x, a: RF.elu(x, a, inplace=True),
+    "celu": lambda x, a: RF.celu(x, a),
+    "celu_": lambda x, a: RF.celu(x, alpha=a, inplace=True),
+}
+
+
+@pytest.mark.parametrize("alpha,shown", [(float("inf"), "inf"), (float("-inf"), "-inf"),
+                                         (float("nan"), "nan")], ids=["inf", "-inf", "nan"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16], ids=str)
+@pytest.mark.parametrize("op", list(ALPHA_OPS))
+def test_elu_alpha_must_be_finite(op, dtype, alpha, shown):
+    x = make(dtype)
+    raises_unmodified(msg(op, f"alpha must be finite, but got {shown}"),
+                      lambda: ALPHA_OPS[op](x, alpha), x)
+    if op in ALPHA_FUNCTIONAL:
+        raises_unmodified(msg(op, f"alpha must be finite, but got {shown}"),
+                          lambda: ALPHA_FUNCTIONAL[op](x, alpha), x)
+        xg = make(dtype).requires_grad_()  # through the autograd kernel
+        raises_unmodified(msg(op.rstrip("_"), f"alpha must be finite, but got {shown}"),
+                          lambda: ALPHA_FUNCTIONAL[op.rstrip("_")](xg, alpha), xg)
+
+
+@pytest.mark.parametrize("op", ["celu", "celu_"])
+@pytest.mark.parametrize("alpha", [0.0, -0.0], ids=["0", "-0"])
+def test_celu_alpha_must_not_be_zero(op, alpha):
+    x = make(torch.float32)
+    pattern = msg(op, "alpha must not be 0")
+    raises_unmodified(pattern, lambda: ALPHA_OPS[op](x, alpha), x)
+    raises_unmodified(pattern, lambda: ALPHA_FUNCTIONAL[op](x, alpha), x)
+    xg = make(torch.float64).requires_grad_()
+    raises_unmodified(msg("celu", "alpha must not be 0"), lambda: RF.celu(xg, alpha), xg)
+    # torch refuses it too; elu takes alpha 0
+    with pytest.raises(RuntimeError):
+        torch.celu(x, alpha)
+    assert torch.equal(R.elu(x, alpha), torch.nn.functional.elu(x, alpha))
+
+
+@pytest.mark.parametrize("alpha", [1e300, -1e300, 3.5e38])
+@pytest.mark.parametrize("dtype,name", [(torch.float32, "Float"), (torch.float16, "Half"),
+                                        (torch.bfloat16, "BFloat16")], ids=str)
+@pytest.mark.parametrize("op", list(ALPHA_OPS))
+def test_elu_alpha_overflowing_float(op, dtype, name, alpha):
+    x = make(dtype)
+    raises_unmodified(msg(op, f"alpha {alpha:g} cannot be converted to float (the compute type "
+                              f"of {name} tensors) without overflow"),
+                      lambda: ALPHA_OPS[op](x, alpha), x)
+    # torch refuses it too, and float64 computes in double: no overflow there
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.nn.functional.elu(x, alpha)
+    x64 = make(torch.float64)
+    ref = {"elu": torch.nn.functional.elu, "elu_": torch.nn.functional.elu,
+           "celu": torch.celu, "celu_": torch.celu,
+           "elu_backward": lambda t, a: torch.ops.aten.elu_backward(torch.ones_like(t), a, 1.0, 1.0,
+                                                                    False, t)}[op](x64, alpha)
+    got = ALPHA_OPS[op](x64, alpha)
+    assert torch.equal(x64 if op.endswith("_") else got, ref)
+
+
+@pytest.mark.parametrize("arg,args", [("scale", (1.0, float("inf"), 1.0)),
+                                      ("input_scale", (1.0, 1.0, float("nan"))),
+                                      ("scale", (1.0, 1e300, 1.0)),
+                                      ("input_scale", (1.0, 1.0, -1e300))])
+def test_elu_backward_scales(arg, args):
+    g, x = torch.randn(2, 3), torch.randn(2, 3)
+    value = args[("alpha", "scale", "input_scale").index(arg)]
+    text = (f"{arg} must be finite, but got {value:g}" if math.isinf(value) or math.isnan(value)
+            else f"{arg} {value:g} cannot be converted to float")
+    raises_unmodified(msg("elu_backward", text), lambda: R.elu_backward(g, x, *args, False), g, x)
+
+
+@pytest.mark.parametrize("alpha", [-0.5, -1e-300])  # -inf: "must be finite", above
+def test_elu_backward_negative_alpha_on_result(alpha):
+    g = torch.randn(3)
+    y = torch.tensor([1.0, -0.25, 0.0])
+    raises_unmodified(msg("elu_backward", "cannot differentiate an in-place elu_/celu_ with a "
+                                          f"negative alpha (alpha = {alpha:g})"),
+                      lambda: R.elu_backward(g, y, alpha, 1.0, 1.0, True), g, y)
+    # not an error from the input, nor for alpha >= 0: torch's values
+    for a, is_result in ((alpha, False), (0.5, True), (0.0, True)):
+        if math.isinf(a):
+            continue
+        assert torch.equal(R.elu_backward(g, y, a, 1.0, 1.0, is_result),
+                           torch.ops.aten.elu_backward(g, a, 1.0, 1.0, is_result, y))
+
+
+@pytest.mark.parametrize("op,alpha", [("elu_", -0.5), ("celu_", -2.0)])
+def test_inplace_elu_negative_alpha_backward_names_elu_backward(op, alpha):
+    x = torch.randn(2, 3, requires_grad=True)
+    h = x * 1
+    ALPHA_FUNCTIONAL[op](h, alpha)
+    with pytest.raises(RuntimeError, match=msg("elu_backward", "cannot differentiate an in-place "
+                                                               "elu_/celu_ with a negative alpha")):
+        h.sum().backward()
 
 
 # ---------------------------------------------------------------------------
@@ -330,10 +463,21 @@ def test_backward_ops_wrong_device():
 # ---------------------------------------------------------------------------
 # in-place on overlapping memory, and in-place autograd refusals
 
-@pytest.mark.parametrize("op,fn", [("relu_", lambda t: R.relu_(t)),
-                                   ("leaky_relu_", lambda t: R.leaky_relu_(t, 0.1)),
-                                   ("relu_", lambda t: RF.relu(t, inplace=True)),
-                                   ("leaky_relu_", lambda t: RF.leaky_relu(t, 0.3, inplace=True))])
+INPLACE_OPS = [("relu_", lambda t: R.relu_(t)),
+               ("leaky_relu_", lambda t: R.leaky_relu_(t, 0.1)),
+               ("relu6_", lambda t: R.relu6_(t)),
+               ("elu_", lambda t: R.elu_(t, 0.5)),
+               ("celu_", lambda t: R.celu_(t, 2.0)),
+               ("selu_", lambda t: R.selu_(t))]
+INPLACE_FUNCTIONAL = [("relu_", lambda t: RF.relu(t, inplace=True)),
+                      ("leaky_relu_", lambda t: RF.leaky_relu(t, 0.3, inplace=True)),
+                      ("relu6_", lambda t: RF.relu6(t, inplace=True)),
+                      ("elu_", lambda t: RF.elu(t, inplace=True)),
+                      ("celu_", lambda t: RF.celu(t, 0.5, inplace=True)),
+                      ("selu_", lambda t: RF.selu(t, inplace=True))]
+
+
+@pytest.mark.parametrize("op,fn", INPLACE_OPS + INPLACE_FUNCTIONAL)
 @pytest.mark.parametrize("case", [
     "expand_1d", "expand_2d",
     "as_strided"])
@@ -367,6 +511,9 @@ def test_inplace_overlap_zeros_expand():
         R.relu_(z.expand(4))
     with pytest.raises(RuntimeError, match=msg("leaky_relu_", "cannot write in place")):
         R.leaky_relu_(z.expand(4), 0.5)
+    for op, fn in INPLACE_OPS[2:]:
+        with pytest.raises(RuntimeError, match=msg(op, "cannot write in place")):
+            fn(z.expand(4))
     assert torch.equal(z, torch.zeros(1))
 
 
@@ -381,8 +528,7 @@ def test_leaky_relu_backward_negative_slope_on_result():
     assert torch.equal(R.leaky_relu_backward(g, y, 0.5, True), torch.where(y > 0, g, g * 0.5))
 
 
-@pytest.mark.parametrize("op,fn", [("relu_", lambda t: R.relu_(t)),
-                                   ("leaky_relu_", lambda t: R.leaky_relu_(t, 0.1))])
+@pytest.mark.parametrize("op,fn", INPLACE_OPS)
 def test_inplace_on_leaf_requiring_grad_names_op(op, fn):
     leaf = torch.tensor([-1.0, 2.0, -3.0], requires_grad=True)
     before = leaf.detach().clone()
@@ -402,6 +548,11 @@ def test_undefined_tensors():
         R.relu(None)
     with pytest.raises((RuntimeError, TypeError)):
         R.prelu(torch.randn(3), None)
+    for call in (lambda: R.relu6(None), lambda: R.elu(None, 1.0), lambda: R.celu_(None, 1.0),
+                 lambda: R.selu(None), lambda: R.relu6_backward(torch.randn(3), None),
+                 lambda: R.elu_backward(None, torch.randn(3), 1.0, 1.0, 1.0, False)):
+        with pytest.raises((RuntimeError, TypeError)):
+            call()
 
 
 # ---------------------------------------------------------------------------
@@ -422,6 +573,20 @@ META_CASES = {
     "prelu weight": lambda d: R.prelu(torch.zeros(2, 3, device=d), torch.zeros(4, device=d)),
     "prelu_backward shape": lambda d: R.prelu_backward(
         torch.zeros(2, 4, device=d), torch.zeros(2, 3, device=d), torch.zeros(3, device=d)),
+    "relu6_ overlap": lambda d: R.relu6_(torch.zeros(3, device=d).expand(2, 3)),
+    "selu_ overlap": lambda d: R.selu_(torch.zeros(3, device=d).expand(2, 3)),
+    "relu6 dtype": lambda d: R.relu6(torch.zeros(3, dtype=torch.int64, device=d)),
+    "elu alpha inf": lambda d: R.elu(torch.zeros(3, device=d), float("inf")),
+    "elu_ alpha overflow": lambda d: R.elu_(torch.zeros(3, device=d), 1e300),
+    "celu alpha 0": lambda d: R.celu(torch.zeros(3, device=d), 0.0),
+    "celu_ alpha nan": lambda d: R.celu_(torch.zeros(3, device=d), float("nan")),
+    "relu6_backward shape": lambda d: R.relu6_backward(torch.zeros(3, device=d),
+                                                       torch.zeros(4, device=d)),
+    "elu_backward in-place alpha": lambda d: R.elu_backward(
+        torch.zeros(3, device=d), torch.zeros(3, device=d), -0.1, 1.0, 1.0, True),
+    "elu_backward dtype": lambda d: R.elu_backward(
+        torch.zeros(3, device=d), torch.zeros(3, dtype=torch.float64, device=d), 1.0, 1.0, 1.0,
+        False),
     "maxout divides": lambda d: R.maxout(torch.zeros(2, 5, device=d), 2, 1),
     "maxout_with_indices dim": lambda d: R.maxout_with_indices(torch.zeros(2, 4, device=d), 2, 2),
     "maxout_backward index dtype": lambda d: R.maxout_backward(

@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 
 import rectifiers
 from rectifiers import nn as rn
-from references import maxout_ref
+from references import assert_bitwise, maxout_ref
 
 EXACT = dict(rtol=0, atol=0, equal_nan=True)
 LAYOUTS = ["contiguous", "channels_last"]
@@ -57,6 +57,14 @@ TWINS = {
     "PReLU-1": lambda: (rn.PReLU(), torch.nn.PReLU()),
     "PReLU-C": lambda: (rn.PReLU(6, init=0.1), torch.nn.PReLU(6, init=0.1)),
     "AbsRectifier": lambda: (rn.AbsRectifier(), _AbsRef()),
+    "ReLU6": lambda: (rn.ReLU6(), torch.nn.ReLU6()),
+    "ELU-default": lambda: (rn.ELU(), torch.nn.ELU()),
+    "ELU-0.5": lambda: (rn.ELU(0.5), torch.nn.ELU(0.5)),
+    "ELU-neg": lambda: (rn.ELU(-0.5), torch.nn.ELU(-0.5)),
+    "CELU-default": lambda: (rn.CELU(), torch.nn.CELU()),
+    "CELU-2": lambda: (rn.CELU(2.0), torch.nn.CELU(2.0)),
+    "CELU-neg": lambda: (rn.CELU(-0.5), torch.nn.CELU(-0.5)),
+    "SELU": lambda: (rn.SELU(), torch.nn.SELU()),
     "Maxout-dim1": lambda: (rn.Maxout(2), _MaxoutRef(2)),
     "Maxout-dim-1": lambda: (rn.Maxout(5, dim=-1), _MaxoutRef(5, -1)),
     "Maxout-dim2": lambda: (rn.Maxout(3, dim=2), _MaxoutRef(3, 2)),
@@ -90,13 +98,23 @@ def test_module_matches_twin(name, dtype, layout, device):
         torch.testing.assert_close(pa.grad, pb.grad)  # PReLU weight grad is a reduction
 
 
-@pytest.mark.parametrize("name,slope", [("ReLU", None), ("LeakyReLU", 0.2)])
-def test_inplace_module_matches_twin(name, slope, device):
-    if name == "ReLU":
-        ours, ref = rn.ReLU(inplace=True), torch.nn.ReLU(inplace=True)
-    else:
-        ours, ref = rn.LeakyReLU(slope, inplace=True), torch.nn.LeakyReLU(slope, inplace=True)
-    x = make_input((3, 4, 5), torch.float32, device, "contiguous")
+# name -> (ours, reference), both in place
+INPLACE_TWINS = {
+    "ReLU": lambda: (rn.ReLU(inplace=True), torch.nn.ReLU(inplace=True)),
+    "LeakyReLU": lambda: (rn.LeakyReLU(0.2, inplace=True), torch.nn.LeakyReLU(0.2, inplace=True)),
+    "ReLU6": lambda: (rn.ReLU6(inplace=True), torch.nn.ReLU6(inplace=True)),
+    "ELU": lambda: (rn.ELU(0.5, inplace=True), torch.nn.ELU(0.5, inplace=True)),
+    "ELU-default": lambda: (rn.ELU(inplace=True), torch.nn.ELU(inplace=True)),
+    "CELU": lambda: (rn.CELU(2.0, inplace=True), torch.nn.CELU(2.0, inplace=True)),
+    "SELU": lambda: (rn.SELU(inplace=True), torch.nn.SELU(inplace=True)),
+}
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=["float32", "float64"])
+@pytest.mark.parametrize("name", list(INPLACE_TWINS))
+def test_inplace_module_matches_twin(name, dtype, device):
+    ours, ref = INPLACE_TWINS[name]()
+    x = make_input((3, 4, 5), dtype, device, "contiguous")
     xa = x.clone().requires_grad_()
     xb = x.clone().requires_grad_()
     ha, hb = xa * 1.5, xb * 1.5
@@ -115,11 +133,25 @@ def test_inplace_leaky_relu_negative_slope_backward_is_an_error():
         rn.LeakyReLU(-0.2, inplace=True)(x * 1).sum().backward()
 
 
+@pytest.mark.parametrize("cls", [rn.ELU, rn.CELU])
+def test_inplace_elu_celu_negative_alpha_backward_is_an_error(cls):
+    x = torch.randn(3, 4, requires_grad=True)
+    h = x * 1
+    y = cls(-0.5, inplace=True)(h)  # the forward works, as torch's
+    torch.testing.assert_close(y, getattr(TF, cls.__name__.lower())(x.detach(), -0.5), **EXACT)
+    with pytest.raises(RuntimeError, match=r"rectifiers::elu_backward: .*negative alpha"):
+        y.sum().backward()
+    # torch refuses it too
+    with pytest.raises(RuntimeError, match="negative slope"):
+        getattr(torch.nn, cls.__name__)(-0.5, inplace=True)(x * 1).sum().backward()
+
+
 def test_parameters_match_twin():
     assert [n for n, _ in rn.PReLU(4).named_parameters()] == [n for n, _ in torch.nn.PReLU(4).named_parameters()]
     assert rn.PReLU(4).weight.shape == (4,)
     torch.testing.assert_close(rn.PReLU(4, init=0.3).weight, torch.nn.PReLU(4, init=0.3).weight, **EXACT)
-    for m in (rn.ReLU(), rn.LeakyReLU(), rn.AbsRectifier(), rn.Maxout(2)):
+    for m in (rn.ReLU(), rn.LeakyReLU(), rn.AbsRectifier(), rn.Maxout(2), rn.ReLU6(), rn.ELU(),
+              rn.CELU(), rn.SELU()):
         assert list(m.parameters()) == [] and list(m.buffers()) == []
     ml = rn.MaxoutLinear(5, 3, 4)
     assert {n: tuple(p.shape) for n, p in ml.named_parameters()} == {"weight": (12, 5), "bias": (12,)}
@@ -137,6 +169,14 @@ def test_parameters_match_twin():
         (rn.PReLU(), "num_parameters=1"),
         (rn.PReLU(7), "num_parameters=7"),
         (rn.AbsRectifier(), ""),
+        (rn.ReLU6(), ""),
+        (rn.ReLU6(inplace=True), "inplace=True"),
+        (rn.ELU(), "alpha=1.0"),
+        (rn.ELU(0.5, inplace=True), "alpha=0.5, inplace=True"),
+        (rn.CELU(), "alpha=1.0"),
+        (rn.CELU(2.0, inplace=True), "alpha=2.0, inplace=True"),
+        (rn.SELU(), ""),
+        (rn.SELU(inplace=True), "inplace=True"),
         (rn.Maxout(3), "pool_size=3, dim=1"),
         (rn.Maxout(2, dim=-1), "pool_size=2, dim=-1"),
         (rn.MaxoutLinear(4, 3, 2), "in_features=4, out_features=3, pool_size=2, bias=True"),
@@ -158,11 +198,43 @@ def test_extra_repr(ours, expected):
         (rn.LeakyReLU(0.3, inplace=True), torch.nn.LeakyReLU(0.3, inplace=True)),
         (rn.PReLU(), torch.nn.PReLU()),
         (rn.PReLU(5), torch.nn.PReLU(5)),
+        (rn.ReLU6(), torch.nn.ReLU6()),
+        (rn.ReLU6(inplace=True), torch.nn.ReLU6(inplace=True)),
+        (rn.ELU(), torch.nn.ELU()),
+        (rn.ELU(0.5, inplace=True), torch.nn.ELU(0.5, inplace=True)),
+        (rn.ELU(alpha=-2), torch.nn.ELU(alpha=-2)),
+        (rn.CELU(), torch.nn.CELU()),
+        (rn.CELU(1.5, inplace=True), torch.nn.CELU(1.5, inplace=True)),
+        (rn.SELU(), torch.nn.SELU()),
+        (rn.SELU(inplace=True), torch.nn.SELU(inplace=True)),
     ],
     ids=repr,
 )
 def test_repr_equals_torch_twin(ours, theirs):
     assert repr(ours) == repr(theirs)
+    assert ours.extra_repr() == theirs.extra_repr()
+
+
+@pytest.mark.parametrize("name", ["ReLU6", "ELU", "CELU", "SELU"])
+def test_stateless_state_dict_round_trip(name):
+    """No state: the state dicts are empty and load strictly both ways (a
+    checkpoint of a torch.nn model loads after convert, and back)."""
+    kwargs = {} if name in ("ReLU6", "SELU") else {"alpha": 0.5}
+    ours, theirs = getattr(rn, name)(**kwargs), getattr(torch.nn, name)(**kwargs)
+    assert ours.state_dict() == {} and theirs.state_dict() == {}
+    for dst, src in ((ours, theirs), (theirs, ours)):
+        result = dst.load_state_dict(src.state_dict())
+        assert not result.missing_keys and not result.unexpected_keys
+    with pytest.raises(RuntimeError, match="Unexpected key"):
+        ours.load_state_dict({"weight": torch.ones(1)})
+    # in a model: the same keys before and after convert
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), getattr(torch.nn, name)(**kwargs),
+                                torch.nn.Linear(4, 2))
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    rectifiers.convert(model)
+    assert type(model[1]) is getattr(rn, name)
+    assert list(model.state_dict()) == list(sd) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    model.load_state_dict(sd)
 
 
 @pytest.mark.parametrize("num_parameters", [1, 4])
@@ -320,6 +392,98 @@ def test_convert_nested_model():
         torch.testing.assert_close(p.grad, ref_params[name].grad, msg=name)
 
 
+class SmoothBlock(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 4, 3, padding=1),
+            torch.nn.ReLU6(inplace=True),
+            torch.nn.Conv2d(4, 4, 1),
+            torch.nn.ELU(0.5),
+            torch.nn.Sequential(torch.nn.CELU(2.0, inplace=True), torch.nn.Conv2d(4, 4, 1)),
+            torch.nn.SELU(),
+        )
+        self.act = torch.nn.ELU(inplace=True)
+        self.celu = torch.nn.CELU()
+        self.selu_ = torch.nn.SELU(inplace=True)
+        self.relu6 = torch.nn.ReLU6()
+        self.keep = torch.nn.Hardtanh(0.0, 6.0)  # not a ReLU6: kept
+
+    def forward(self, x):
+        h = self.body(x * 4)
+        return self.keep(self.relu6(self.selu_(self.celu(self.act(h))) * 3))
+
+
+def test_convert_relu6_and_elu_family():
+    torch.manual_seed(0)
+    model = SmoothBlock()
+    reference = SmoothBlock()
+    reference.load_state_dict(model.state_dict())
+    state_before = {k: v.clone() for k, v in model.state_dict().items()}
+
+    assert rectifiers.convert(model) is model
+    expected = [("body.1", rn.ReLU6, dict(inplace=True)),
+                ("body.3", rn.ELU, dict(alpha=0.5, inplace=False)),
+                ("body.4.0", rn.CELU, dict(alpha=2.0, inplace=True)),
+                ("body.5", rn.SELU, dict(inplace=False)),
+                ("act", rn.ELU, dict(alpha=1.0, inplace=True)),
+                ("celu", rn.CELU, dict(alpha=1.0, inplace=False)),
+                ("selu_", rn.SELU, dict(inplace=True)),
+                ("relu6", rn.ReLU6, dict(inplace=False))]
+    modules = dict(model.named_modules())
+    for name, cls, attrs in expected:
+        assert type(modules[name]) is cls, name
+        for attr, value in attrs.items():
+            assert getattr(modules[name], attr) == value, (name, attr)
+    assert type(model.keep) is torch.nn.Hardtanh
+    assert not any(type(m) in (torch.nn.ReLU6, torch.nn.ELU, torch.nn.CELU, torch.nn.SELU)
+                   for m in model.modules())
+    after = model.state_dict()
+    assert list(after) == list(state_before)
+    for k in after:
+        torch.testing.assert_close(after[k], state_before[k], **EXACT)
+
+    x = torch.randn(2, 3, 5, 5)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = model(xa), reference(xb)
+    torch.testing.assert_close(ya, yb, **EXACT)
+    ya.sum().backward()
+    yb.sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad, **EXACT)
+    ref_params = dict(reference.named_parameters())
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p.grad, ref_params[name].grad, **EXACT, msg=name)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:FutureWarning")
+def test_convert_mobilenet_v2():
+    """All 35 ReLU6 of torchvision's mobilenet_v2 are swapped; in eval mode its
+    output is bitwise the unconverted model's, eager and scripted."""
+    import copy
+
+    tv = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    model = tv.models.mobilenet_v2(weights=None).eval()
+    assert sum(type(m) is torch.nn.ReLU6 for m in model.modules()) == 35
+    reference = copy.deepcopy(model)
+    assert rectifiers.convert(model) is model
+    assert sum(type(m) is rn.ReLU6 for m in model.modules()) == 35
+    assert not any(type(m) is torch.nn.ReLU6 for m in model.modules())
+    assert all(m.inplace for m in model.modules() if type(m) is rn.ReLU6)
+    assert list(model.state_dict()) == list(reference.state_dict())
+    model.eval()
+
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = reference(x)
+        got = model(x)
+        assert_bitwise(got, expected, "eager")
+        scripted = torch.jit.script(model)
+        assert "rectifiers::relu6_(" in str(scripted.inlined_graph)
+        for _ in range(2):  # the profiling executor optimises on the second run
+            assert_bitwise(scripted(x), expected, "scripted")
+
+
 def test_convert_keeps_optimizer_training_prelu():
     model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.PReLU(3))
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
@@ -338,6 +502,14 @@ def test_convert_bare_module_and_training_flag():
     assert type(relu) is rn.ReLU and relu.inplace
     lrelu = rectifiers.convert(torch.nn.LeakyReLU(0.4))
     assert type(lrelu) is rn.LeakyReLU and lrelu.negative_slope == 0.4
+    relu6 = rectifiers.convert(torch.nn.ReLU6(inplace=True))
+    assert type(relu6) is rn.ReLU6 and relu6.inplace
+    elu = rectifiers.convert(torch.nn.ELU(0.3, inplace=True))
+    assert type(elu) is rn.ELU and elu.alpha == 0.3 and elu.inplace
+    celu = rectifiers.convert(torch.nn.CELU(2.5))
+    assert type(celu) is rn.CELU and celu.alpha == 2.5 and not celu.inplace
+    selu = rectifiers.convert(torch.nn.SELU(inplace=True))
+    assert type(selu) is rn.SELU and selu.inplace
 
 
 # ------------------------------------------------------- dtype, layout, .to()

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxscript")
@@ -220,6 +221,87 @@ def test_prelu_shapes():
                          exact=True)
 
 
+# --- relu6 and the ELU family: Clip, Elu, Celu, Selu ---------------------------------------------
+
+class Smooth(torch.nn.Module):
+    """relu6, elu, celu and selu as modules and functions (float32: ONNX's Celu is float32 only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(6, 8)
+        self.relu6 = rn.ReLU6()
+        self.elu = rn.ELU(0.7)
+        self.celu = rn.CELU(1.5)
+        self.selu = rn.SELU()
+
+    def forward(self, x):  # x: (N, 6), spanning both kinks of relu6
+        h = self.lin(x)
+        return (self.relu6(h), self.elu(h), self.celu(h), self.selu(h), RF.relu6(x),
+                RF.elu(x), RF.elu(x, -0.4), RF.celu(x), RF.celu(x, alpha=0.25), RF.selu(x))
+
+
+def spanning(batch, seed=0):
+    """(batch, 6) values in about [-12, 12], with exact 0, -0 and 6 (relu6's kinks)."""
+    x = randn(batch, 6, seed=seed) * 4
+    x.view(-1)[:3] = torch.tensor([0.0, -0.0, 6.0])[: x.numel()]
+    return x
+
+
+@pytest.fixture(scope="module")
+def smooth():
+    torch.manual_seed(3)
+    with torch.no_grad():
+        model = Smooth().eval()
+        model.lin.weight.mul_(8)  # pre-activations well past 6 and well below 0
+    program = export(model, (spanning(5),), dynamic_shapes=({0: "batch"},))
+    return model, program
+
+
+def test_smooth_standard_ops(smooth):
+    _, program = smooth
+    types = op_types(program)
+    assert types.count("Clip") == 2 and types.count("Elu") == 3, types
+    assert types.count("Celu") == 3 and types.count("Selu") == 2, types
+    assert_standard_onnx(program)
+    onnx.checker.check_model(program.model_proto, full_check=True)
+    attrs = {}
+    for n in program.model_proto.graph.node:
+        if n.op_type in ("Elu", "Celu", "Selu"):
+            attrs.setdefault(n.op_type, []).append(
+                {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute})
+    assert sorted(a["alpha"] for a in attrs["Elu"]) == pytest.approx([-0.4, 0.7, 1.0])
+    assert sorted(a["alpha"] for a in attrs["Celu"]) == pytest.approx([0.25, 1.0, 1.5])
+    for a in attrs["Selu"]:  # torch's coefficients, in float32
+        assert a["alpha"] == pytest.approx(1.6732632423543772, rel=1e-7)
+        assert a["gamma"] == pytest.approx(1.0507009873554805, rel=1e-7)
+    # Clip's bounds are given (a missing one means no bound); their values are checked by
+    # test_smooth_matches_eager (relu6 of the input is exact, past both bounds)
+    for n in program.model_proto.graph.node:
+        if n.op_type == "Clip":
+            assert len(n.input) == 3 and all(n.input), list(n.input)
+
+
+@pytest.mark.parametrize("batch", [5, 1, 8, 0])
+def test_smooth_matches_eager(smooth, batch):
+    model, program = smooth
+    x = spanning(batch, seed=batch)
+    got, expected = run_ort(program, x), eager(model, x)
+    assert len(got) == len(expected) == 10
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert g.dtype == e.dtype == torch.float32 and g.shape == e.shape, i
+        if i == 4:  # Clip of the input: exact (output 0 went through a Gemm)
+            torch.testing.assert_close(g, e, rtol=0, atol=0)
+        else:
+            torch.testing.assert_close(g, e, **TOL)
+    if batch:
+        h = model.lin(x)
+        ref = (F.relu6(h), F.elu(h, 0.7), F.celu(h, 1.5), F.selu(h), F.relu6(x), F.elu(x),
+               F.elu(x, -0.4), F.celu(x), F.celu(x, 0.25), F.selu(x))
+        for i, (g, r) in enumerate(zip(got, ref)):
+            torch.testing.assert_close(g, r.detach(), **TOL, msg=lambda m: f"output {i}: {m}")
+        assert (got[0] == 6).any() and (got[0] == 0).any()  # both kinks reached
+
+
 # --- in-place modules and functions ------------------------------------------------------------
 
 class InPlace(torch.nn.Module):
@@ -238,6 +320,31 @@ class InPlace(torch.nn.Module):
         h = self.lin2(h)
         self.leaky(h)  # result unused: h itself changed
         return h
+
+
+class InPlaceSmooth(torch.nn.Module):
+    """The in-place forms of relu6, elu, celu and selu (modules and functions)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(6, 8)
+        self.relu6 = rn.ReLU6(inplace=True)
+        self.elu = rn.ELU(0.5, inplace=True)
+        self.celu = rn.CELU(2.0, inplace=True)
+        self.selu = rn.SELU(inplace=True)
+
+    def forward(self, x):
+        h = self.lin(x) * 4.0
+        m = h + 1.0  # the modules' own tensor (not a copy of h, which the exporter would merge)
+        self.relu6(m[:, 0:2])  # slices of m
+        self.elu(m[:, 2:4])
+        self.celu(m[:, 4:6])
+        self.selu(m[:, 6:8])
+        RF.relu6(h[:, 0:2], inplace=True)  # slices of h
+        RF.elu(h[:, 2:4], 1.5, inplace=True)
+        RF.celu(h[:, 4:6], 0.5, inplace=True)
+        RF.selu(h[:, 6:8], inplace=True)
+        return m, h
 
 
 def test_inplace_modules_export():
@@ -260,6 +367,37 @@ def test_inplace_modules_export():
         assert_matches_eager(program, model, randn(batch, 6, seed=batch))
 
 
+def test_inplace_smooth_export():
+    torch.manual_seed(4)
+    model = InPlaceSmooth().eval()
+    with torch.no_grad():
+        ep = torch.export.export(model, (randn(4, 6),))
+    targets = {n.target for n in ep.graph.nodes if n.op == "call_function"}
+    assert not {R.relu6_.default, R.elu_.default, R.celu_.default, R.selu_.default} & targets
+    assert {R.relu6.default, R.elu.default, R.celu.default, R.selu.default} <= targets, targets
+    program = torch.onnx.export(model, (randn(4, 6),), dynamo=True, verbose=False,
+                                custom_translation_table=ronnx.custom_translation_table(),
+                                dynamic_shapes=({0: "batch"},))
+    types = op_types(program)
+    for t in ("Clip", "Elu", "Celu", "Selu"):
+        assert types.count(t) == 2, (t, types)
+    assert_standard_onnx(program)
+    for batch in (4, 1, 7):
+        x = randn(batch, 6, seed=batch)
+        assert_matches_eager(program, model, x)
+        # and the in-place results are torch's
+        with torch.no_grad():
+            h = model.lin(x) * 4.0
+            m = h + 1.0
+            ref_m = torch.cat([F.relu6(m[:, 0:2]), F.elu(m[:, 2:4], 0.5), F.celu(m[:, 4:6], 2.0),
+                               F.selu(m[:, 6:8])], 1)
+            ref_h = torch.cat([F.relu6(h[:, 0:2]), F.elu(h[:, 2:4], 1.5), F.celu(h[:, 4:6], 0.5),
+                               F.selu(h[:, 6:8])], 1)
+        out_m, out_h = run_ort(program, x)
+        torch.testing.assert_close(out_m, ref_m, **TOL)
+        torch.testing.assert_close(out_h, ref_h, **TOL)
+
+
 # --- the table on its own, and merging a user's table ------------------------------------------
 
 def test_table_with_torch_onnx_export_and_user_override():
@@ -269,7 +407,9 @@ def test_table_with_torch_onnx_export_and_user_override():
     x = randn(3, 8)
     table = ronnx.custom_translation_table()
     assert set(table) == {R.relu.default, R.leaky_relu.default, R.prelu.default,
-                          R.abs_rectifier.default, R.maxout.default, R.maxout_with_indices.default}
+                          R.abs_rectifier.default, R.relu6.default, R.elu.default, R.celu.default,
+                          R.selu.default, R.rrelu.default, R.rrelu_with_state.default,
+                          R.maxout.default, R.maxout_with_indices.default}
     program = torch.onnx.export(model, (x,), dynamo=True, verbose=False,
                                 custom_translation_table=table)
     assert op_types(program) == ["Abs", "Reshape", "ReduceMax", "Relu"]
@@ -305,13 +445,15 @@ import rectifiers
 from rectifiers import nn as rn
 
 model = torch.nn.Sequential(rn.PReLU(4, init=0.3), rn.Maxout(2, dim=1), rn.ReLU(),
-                            rn.LeakyReLU(0.2), rn.AbsRectifier(), torch.nn.Flatten(),
+                            rn.LeakyReLU(0.2), rn.AbsRectifier(), rn.ELU(0.5), rn.CELU(2.0),
+                            rn.SELU(), rn.ReLU6(), torch.nn.Flatten(),
                             rn.MaxoutLinear(10, 3, 2)).eval()
-x = torch.randn(3, 4, 5)
+x = torch.randn(3, 4, 5) * 4
 x[0, 0, :2] = 0.0
 program = torch.onnx.export(model, (x,), dynamo=True, verbose=False)
 types = [n.op_type for n in program.model_proto.graph.node]
-for t in ("PRelu", "Reshape", "ReduceMax", "Relu", "LeakyRelu", "Abs"):
+for t in ("PRelu", "Reshape", "ReduceMax", "Relu", "LeakyRelu", "Abs", "Elu", "Celu", "Selu",
+          "Clip"):
     assert t in types, (t, types)
 assert all(n.domain in ("", "ai.onnx") for n in program.model_proto.graph.node), types
 session = onnxruntime.InferenceSession(program.model_proto.SerializeToString())

@@ -92,6 +92,38 @@ def samples(name, layout, dtype, device, rg):
             ((grad_like(s4), x(seed=1), -0.2, False), {}),
             ((grad_like(s4), x(seed=1, positive=True), 0.2, True), {}),
         ]
+    if name in ("relu6", "selu"):
+        return [((x(),), {}), ((x() * 4,), {})] + [((e,), {}) for e in extra_x]
+    if name in ("elu", "celu"):
+        return [((x(), 0.7), {}), ((x(),), {}), ((x(),), {"alpha": 2.5})] + [
+            ((e, 1.3), {}) for e in extra_x
+        ]
+    if name in ("relu6_", "selu_"):
+        return [((x(grad=False) * 4,), {})] + [((e.detach(),), {}) for e in extra_x[:2]]
+    if name in ("elu_", "celu_"):
+        return [((x(grad=False), 0.7), {}), ((x(grad=False),), {})]
+    if name == "rrelu":
+        return [((x(), 0.1, 0.3), {}), ((x(),), {}), ((x(), 0.0, 0.5, True), {})] + [
+            ((e, 0.2, 0.25), {}) for e in extra_x
+        ]
+    if name == "rrelu_":
+        return [((x(grad=False), 0.1, 0.3), {}), ((x(grad=False), 0.1, 0.3, True), {})]
+    if name == "rrelu_with_state":
+        return [((x(), 0.1, 0.3), {})] + [((e, 0.2, 0.25), {}) for e in extra_x]
+    if name == "rrelu_with_state_":
+        return [((x(grad=False), 0.1, 0.3), {})]
+    if name == "rrelu_backward":
+        _, state = ops.rrelu_with_state(x(seed=1, grad=False), 0.1, 0.3)
+        return [((grad_like(s4), x(seed=1), state, 0.1, 0.3, False), {}),
+                ((grad_like(s4), x(seed=1), state, 0.1, 0.3, True), {})]
+    if name == "relu6_backward":
+        return [((grad_like(s4), x(seed=1) * 4), {})]
+    if name == "elu_backward":
+        return [
+            ((grad_like(s4), x(seed=1), 0.7, 1.1, 0.9, False), {}),
+            ((grad_like(s4), ops.elu(x(seed=1, grad=False), 0.7).requires_grad_(rg), 0.7, 1.0, 1.0,
+              True), {}),
+        ]
     if name == "prelu":
         out = [((x(), w(6)), {}), ((x(), w(1)), {})]
         if layout == "contiguous":

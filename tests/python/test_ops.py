@@ -138,6 +138,14 @@ ELEMENTWISE = [("relu", RF.relu, torch.relu),
 ELEMENTWISE += [(f"leaky_relu_{s}", (lambda s: lambda x: RF.leaky_relu(x, s))(s),
                  (lambda s: lambda x: F.leaky_relu(x, s))(s)) for s in SLOPES]
 ELEMENTWISE += [("abs_rectifier", RF.abs_rectifier, torch.abs)]
+ALPHAS = [1.0, 0.3, 2.5]
+ELEMENTWISE += [("relu6", RF.relu6, F.relu6), ("relu6_op", R.relu6, F.relu6),
+                ("selu", RF.selu, F.selu), ("selu_op", R.selu, F.selu),
+                ("elu_default", R.elu, F.elu), ("celu_default", R.celu, F.celu)]
+ELEMENTWISE += [(f"{name}_{a}", (lambda f, a: lambda x: f(x, a))(ours, a),
+                 (lambda f, a: lambda x: f(x, a))(ref, a))
+                for name, ours, ref in (("elu", RF.elu, F.elu), ("celu", RF.celu, F.celu))
+                for a in ALPHAS]
 ELEMENTWISE_IDS = [e[0] for e in ELEMENTWISE]
 
 
@@ -221,6 +229,14 @@ INPLACE += [(f"leaky_relu_{s}", (lambda s: lambda x: op_inplace(R.leaky_relu_(x,
              (lambda s: lambda x: F.leaky_relu(x, s))(s)) for s in SLOPES]
 INPLACE += [("leaky_relu_functional", lambda x: RF.leaky_relu(x, 0.3, inplace=True),
              lambda x: F.leaky_relu(x, 0.3))]
+INPLACE += [("relu6_", lambda x: op_inplace(R.relu6_(x), x), F.relu6),
+            ("relu6_functional", lambda x: RF.relu6(x, inplace=True), F.relu6),
+            ("selu_", lambda x: op_inplace(R.selu_(x), x), F.selu),
+            ("selu_functional", lambda x: RF.selu(x, inplace=True), F.selu),
+            ("elu_", lambda x: op_inplace(R.elu_(x, 0.3), x), lambda x: F.elu(x, 0.3)),
+            ("elu_functional", lambda x: RF.elu(x, 2.5, inplace=True), lambda x: F.elu(x, 2.5)),
+            ("celu_", lambda x: op_inplace(R.celu_(x, 0.3), x), lambda x: F.celu(x, 0.3)),
+            ("celu_functional", lambda x: RF.celu(x, 1.0, inplace=True), F.celu)]
 
 
 @pytest.mark.parametrize("layout", INPLACE_LAYOUTS)
@@ -229,7 +245,9 @@ def test_inplace(op, layout, dtype, device):
     _, ours, ref = op
     base, view_fn, x = make_input(layout, dtype, device, seed=3)
     base_expected = base.clone()
-    expected = ref(x.clone())
+    # the reference on the same layout: the ELU family's result depends on
+    # whether ATen's loop runs vectorised there
+    expected = ref(view_fn(base.clone()))
     view_fn(base_expected).copy_(expected)
     stride, ptr, version = x.stride(), x.data_ptr(), x._version
 
@@ -490,6 +508,17 @@ def test_backward_ops_direct(layout, dtype, device):
                               device, "leaky self_is_result")
     _, (ref,) = grads(torch.abs, [x], g)
     assert_grad_equal(R.abs_rectifier_backward(g, x), ref, dtype, device, "abs")
+    _, (ref,) = grads(F.relu6, [x], g)
+    assert_grad_equal(R.relu6_backward(g, x), ref, dtype, device, "relu6")
+    assert_grad_equal(R.relu6_backward(g, F.relu6(x)), ref, dtype, device, "relu6 from result")
+    aten = torch.ops.aten
+    for alpha, scale, input_scale in ((1.0, 1.0, 1.0), (0.3, 1.0, 1 / 0.3), (2.5, 1.7, 0.5)):
+        for is_result in (False, True):
+            # from the result as torch's in-place elu_ leaves it
+            t = aten.elu(x, alpha, scale, input_scale) if is_result else x
+            assert_grad_equal(R.elu_backward(g, t, alpha, scale, input_scale, is_result),
+                              aten.elu_backward(g, alpha, scale, input_scale, is_result, t),
+                              dtype, device, f"elu_backward {alpha} {is_result}")
     assert_bitwise(x, before[0])
     assert_bitwise(g, before[1])
 
@@ -510,7 +539,8 @@ def test_maxout_backward_strided_grad_output(layout, dtype, device):
     assert_bitwise(R.maxout_backward(g.contiguous(), indices.contiguous(), 3, -3), gx_ref)
 
 
-@pytest.mark.parametrize("op", ["relu", "leaky_relu", "abs_rectifier", "prelu", "maxout"])
+@pytest.mark.parametrize("op", ["relu", "leaky_relu", "abs_rectifier", "prelu", "maxout", "relu6",
+                                "elu", "celu", "selu"])
 def test_large_tensor_threaded_and_vectorized(op, dtype, device):
     """Sizes past the parallel grain and odd lengths (vector loop + scalar tail)."""
     x = mixed((3, 10, 1237), dtype, device, seed=23, special_frac=0.05, ties=True)  # 37110 elements
@@ -521,6 +551,10 @@ def test_large_tensor_threaded_and_vectorized(op, dtype, device):
         "abs_rectifier": (R.abs_rectifier, torch.abs),
         "prelu": (lambda t: R.prelu(t, w), lambda t: F.prelu(t, w)),
         "maxout": (lambda t: R.maxout(t, 5, 1), lambda t: maxout_ref_values(t, 5, 1)),
+        "relu6": (lambda t: R.relu6(t * 3), lambda t: F.relu6(t * 3)),
+        "elu": (lambda t: R.elu(t, 0.7), lambda t: F.elu(t, 0.7)),
+        "celu": (lambda t: R.celu(t, 0.7), lambda t: F.celu(t, 0.7)),
+        "selu": (R.selu, F.selu),
     }[op]
     for t in (x, x.transpose(0, 2)):
         y = ours(t)

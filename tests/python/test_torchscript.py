@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from typing import List
 
 import pytest
 import torch
@@ -34,6 +35,14 @@ class EveryModule(torch.nn.Module):
         self.leaky = rn.LeakyReLU(0.2)
         self.leaky_ = rn.LeakyReLU(0.05, inplace=True)
         self.absr = rn.AbsRectifier()
+        self.relu6 = rn.ReLU6()
+        self.relu6_ = rn.ReLU6(inplace=True)
+        self.elu = rn.ELU(0.5)
+        self.elu_ = rn.ELU(1.5, inplace=True)
+        self.celu = rn.CELU(2.0)
+        self.celu_ = rn.CELU(0.5, inplace=True)
+        self.selu = rn.SELU()
+        self.selu_ = rn.SELU(inplace=True)
         self.maxout = rn.Maxout(2, dim=1)
         self.head = rn.MaxoutLinear(4 * 4 * 4, 5, 3)
         self.prelu_1 = rn.PReLU()
@@ -44,6 +53,11 @@ class EveryModule(torch.nn.Module):
     def forward(self, x):
         h = self.conv(x)
         h = self.prelu_c(h) + self.relu(h) - self.absr(h) + self.leaky(h)
+        # (scaled back: the values stay in the range the C++ comparison's tolerance is for)
+        h = (h + self.relu6(h * 4.0) + self.elu(h) - self.celu(h) + self.selu(h)) * 0.25
+        # each in-place module on a tensor of its own: each saves its result
+        h = (self.relu6_(h * 4.0) + self.elu_(h * 1.5) - self.celu_(h - 0.5)
+             + self.selu_(h * 0.5)) * 0.25
         h = self.leaky_(h * 2.0)
         h = self.maxout(h)  # (N, 4, 4, 4)
         h = self.relu_(h - 0.1)
@@ -61,7 +75,12 @@ class EveryFunctional(torch.nn.Module):
     def forward(self, x):
         a = RF.relu(x) + RF.leaky_relu(x, 0.3) + RF.prelu(x, self.weight)
         b = RF.abs_rectifier(x) - RF.leaky_relu(x)  # default slope
+        c = (RF.relu6(x * 4.0) + RF.elu(x) + RF.elu(x, -0.5) - RF.celu(x) + RF.celu(x, alpha=2.0)
+             + RF.selu(x))  # default alphas, and others
+        d = (RF.relu6(c * 2.0, inplace=True) + RF.elu(c - 0.5, alpha=0.3, inplace=True)
+             + RF.celu(c * 0.5, 1.5, True) - RF.selu(c + 0.1, inplace=True))
         h = RF.relu(a * 1.0, inplace=True) + RF.leaky_relu(b - 0.5, negative_slope=0.1, inplace=True)
+        h = h + d
         h = RF.maxout(h, 2, dim=-1)  # (N, 3, 4, 2)
         return RF.maxout(torch.einsum("nchw,dc->ndhw", h, self.proj), pool_size=3)  # (N, 2, 4, 2)
 
@@ -155,7 +174,8 @@ def test_models_use_the_custom_ops(saved):
         graph = str(torch.jit.load(e["path"]).inlined_graph)
         # the in-place forms are recorded too (the trace must not fall back to ATen)
         wanted = ["relu", "relu_", "leaky_relu", "leaky_relu_", "prelu", "maxout"]
-        wanted += ["abs_rectifier"]
+        wanted += ["abs_rectifier", "relu6", "relu6_", "elu", "elu_", "celu", "celu_", "selu",
+                   "selu_"]
         for op in wanted:
             assert f"rectifiers::{op}(" in graph, (key, op)
 
@@ -226,3 +246,38 @@ def test_script_preserves_module_constants():
     torch.testing.assert_close(sm(x), torch.nn.functional.leaky_relu(x, 0.25).unflatten(-1, (3, 3)).max(-1).values,
                                **EXACT)
     assert sm[1].pool_size == 3 and sm[1].dim == -1 and sm[0].negative_slope == 0.25
+
+
+def test_script_relu6_and_elu_family_directly():
+    @torch.jit.script
+    def f(x: torch.Tensor) -> List[torch.Tensor]:
+        y = x * 1.0
+        z = x * 1.0
+        w = x * 1.0
+        RF.celu(y, 0.5, inplace=True)
+        RF.relu6(z, inplace=True)
+        return [RF.relu6(x), RF.elu(x), RF.elu(x, -0.5), RF.celu(x), RF.celu(x, alpha=2.0),
+                RF.selu(x), RF.elu(w, 1.5, inplace=True), RF.selu(x * 1.0, inplace=True), y, z]
+
+    F = torch.nn.functional
+    x = torch.cat([make_input("f").flatten() * 4, torch.tensor([0.0, -0.0, 6.0, -6.0, 1e-4])])
+    got = f(x)
+    expected = [F.relu6(x), F.elu(x), F.elu(x, -0.5), F.celu(x), F.celu(x, 2.0), F.selu(x),
+                F.elu(x, 1.5), F.selu(x), F.celu(x, 0.5), F.relu6(x)]
+    assert len(got) == len(expected)
+    for i, (g, e) in enumerate(zip(got, expected)):
+        torch.testing.assert_close(g, e, **EXACT, msg=lambda m: f"output {i}: {m}")
+    graph = str(f.inlined_graph)
+    for op in ("relu6", "relu6_", "elu", "elu_", "celu", "celu_", "selu", "selu_"):
+        assert f"rectifiers::{op}(" in graph, op
+
+
+def test_script_preserves_relu6_and_elu_family_constants():
+    sm = torch.jit.script(torch.nn.Sequential(rn.ELU(0.5), rn.CELU(2.0, inplace=True), rn.ReLU6(),
+                                              rn.SELU(inplace=True)))
+    assert sm[0].alpha == 0.5 and not sm[0].inplace
+    assert sm[1].alpha == 2.0 and sm[1].inplace
+    assert not sm[2].inplace and sm[3].inplace
+    F = torch.nn.functional
+    x = torch.randn(2, 9) * 4
+    torch.testing.assert_close(sm(x.clone()), F.selu(F.relu6(F.celu(F.elu(x, 0.5), 2.0))), **EXACT)

@@ -1,0 +1,45 @@
+// relu6's CPU loops, compiled once per instruction set (see common/stub.h).
+// ATen's clamp and hardtanh_backward run their scalar form on the tensor's
+// own type, not widened: it returns one of its operands, so a float16 or
+// bfloat16 NaN keeps its payload there (widening and rounding would not).
+#include "../../cpu/loops.h"
+#include "../relu6.h"
+
+namespace rectifiers::cpu {
+inline namespace CPU_CAPABILITY {
+namespace {
+
+// The SIMD clamp keeps -0 and NaN as the scalar form does, so the baseline
+// build may run the scalar form alone.
+void relu6_kernel(at::TensorIteratorBase& iter) {
+  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::relu6", [&] {
+    using V = Vectorized<scalar_t>;
+    const auto op = [](scalar_t x) -> scalar_t { return math::relu6(x); };
+    if constexpr (!kSimd) {
+      plain_unary<scalar_t>(iter, op);
+    } else {
+      at::native::cpu_kernel_vec(
+          iter, op, [](V x) -> V { return at::vec::clamp(x, V(scalar_t(0)), V(scalar_t(6))); });
+    }
+  });
+}
+
+// hardtanh_backward's SIMD body gives 0 for NaN, its scalar tail grad: ATen's
+// loop in every build.
+void relu6_backward_kernel(at::TensorIteratorBase& iter) {
+  RECTIFIERS_DISPATCH_FLOATING(iter.common_dtype(), "rectifiers::relu6_backward", [&] {
+    using opmath_t = at::opmath_type<scalar_t>;
+    using V = Vectorized<opmath_t>;
+    at::native::cpu_kernel_vec(
+        iter, [](scalar_t g, scalar_t x) -> scalar_t { return math::relu6_backward(g, x); },
+        vec_on_opmath<scalar_t, 2>(
+            [](V g, V x) { return ((x > V(0)) & (x < V(6))) & g; }));
+  });
+}
+
+}  // namespace
+}  // namespace CPU_CAPABILITY
+}  // namespace rectifiers::cpu
+
+RECTIFIERS_REGISTER_CPU_KERNEL(relu6_stub, &rectifiers::cpu::relu6_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(relu6_backward_stub, &rectifiers::cpu::relu6_backward_kernel)

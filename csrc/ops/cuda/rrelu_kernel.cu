@@ -1,0 +1,117 @@
+// rrelu's CUDA loops: grid-stride kernels over the dense memory of tensors
+// that share one layout (see ops/rrelu.cpp). The generator state comes from
+// the CUDA generator as ATen's dropout takes it, unpacked on the device (so
+// that a CUDA graph replays with fresh offsets); the forward writes it to
+// the state tensor, the backward reads it from there.
+#include <ATen/OpMathType.h>
+#include <ATen/cuda/CUDAGeneratorImpl.h>
+#include <ATen/cuda/detail/UnpackRaw.cuh>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include <mutex>
+
+#include "../../cuda/loops.cuh"
+#include "../rrelu.h"
+
+namespace rectifiers::cuda {
+namespace {
+
+// The offsets one call takes from the generator: a Philox block per counter.
+constexpr uint64_t kOffsetIncrement = 4;
+
+template <typename scalar_t, typename index_t>
+__global__ void rrelu_forward(scalar_t* out, const scalar_t* x, index_t n, double lower,
+                              double upper, at::PhiloxCudaState philox, int64_t* state) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const auto [seed, offset] = at::cuda::philox::unpack(philox);
+  if (blockIdx.x == 0 && threadIdx.x == 0) {
+    state[0] = static_cast<int64_t>(seed);
+    state[1] = static_cast<int64_t>(offset);
+  }
+  RReLUSlopes<opmath_t> slope(RReLUState{seed, offset}, lower, upper);
+  const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+  for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    const opmath_t v = x[i];
+    if (v <= opmath_t(0)) {
+      out[i] = static_cast<scalar_t>(v * slope(i));
+    } else {
+      out[i] = x[i];
+    }
+  }
+}
+
+template <typename scalar_t, typename index_t>
+__global__ void rrelu_backward(scalar_t* grad_input, const scalar_t* grad, const scalar_t* x,
+                               index_t n, double lower, double upper, const int64_t* state) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  RReLUSlopes<opmath_t> slope(
+      RReLUState{static_cast<uint64_t>(state[0]), static_cast<uint64_t>(state[1])}, lower, upper);
+  const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
+  for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    if (opmath_t(x[i]) <= opmath_t(0)) {
+      grad_input[i] = static_cast<scalar_t>(opmath_t(grad[i]) * slope(i));
+    } else {
+      grad_input[i] = grad[i];
+    }
+  }
+}
+
+// The bounds rounded to the compute type first, as torch's rrelu does.
+template <typename opmath_t>
+std::pair<double, double> rounded(double lower, double upper) {
+  return {static_cast<opmath_t>(lower), static_cast<opmath_t>(upper)};
+}
+
+void rrelu_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& state,
+                  double lower, double upper, std::optional<at::Generator> generator) {
+  const c10::cuda::CUDAGuard guard(x.device());
+  auto* gen = at::get_generator_or_default<at::CUDAGeneratorImpl>(
+      generator, at::cuda::detail::getDefaultCUDAGenerator());
+  at::PhiloxCudaState philox;
+  {
+    std::lock_guard<std::mutex> lock(gen->mutex_);
+    philox = gen->philox_cuda_state(kOffsetIncrement);
+  }
+  const int64_t n = x.numel();
+  const auto stream = at::cuda::getCurrentCUDAStream();
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::rrelu_with_state", [&] {
+    const auto [lo, hi] = rounded<at::opmath_type<scalar_t>>(lower, upper);
+    auto launch = [&](auto index) {
+      using index_t = decltype(index);
+      rrelu_forward<scalar_t, index_t><<<grid_for(n), kThreads, 0, stream>>>(
+          out.mutable_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(),
+          static_cast<index_t>(n), lo, hi, philox, state.mutable_data_ptr<int64_t>());
+    };
+    fits<int32_t>(n) ? launch(int32_t{}) : launch(int64_t{});
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+}
+
+void rrelu_backward_kernel(const at::Tensor& grad_input, const at::Tensor& grad,
+                           const at::Tensor& x, const at::Tensor& state, double lower,
+                           double upper) {
+  const c10::cuda::CUDAGuard guard(x.device());
+  const int64_t n = x.numel();
+  const auto stream = at::cuda::getCurrentCUDAStream();
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::rrelu_backward", [&] {
+    const auto [lo, hi] = rounded<at::opmath_type<scalar_t>>(lower, upper);
+    auto launch = [&](auto index) {
+      using index_t = decltype(index);
+      rrelu_backward<scalar_t, index_t><<<grid_for(n), kThreads, 0, stream>>>(
+          grad_input.mutable_data_ptr<scalar_t>(), grad.const_data_ptr<scalar_t>(),
+          x.const_data_ptr<scalar_t>(), static_cast<index_t>(n), lo, hi,
+          state.const_data_ptr<int64_t>());
+    };
+    fits<int32_t>(n) ? launch(int32_t{}) : launch(int64_t{});
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+}
+
+}  // namespace
+}  // namespace rectifiers::cuda
+
+RECTIFIERS_REGISTER_CUDA_KERNEL(rrelu_stub, &cuda::rrelu_kernel)
+RECTIFIERS_REGISTER_CUDA_KERNEL(rrelu_backward_stub, &cuda::rrelu_backward_kernel)

@@ -1,0 +1,71 @@
+// relu6, relu6_ and relu6_backward: schemas, the kernel every device runs,
+// and the C++ API.
+#include "relu6.h"
+
+#include "../common/elementwise.h"
+#include "../common/register.h"
+#include "../rectifiers.h"
+
+namespace rectifiers {
+
+DEFINE_DISPATCH(relu6_stub);
+DEFINE_DISPATCH(relu6_backward_stub);
+
+namespace {
+
+at::Tensor relu6_kernel(const at::Tensor& x) {
+  auto out = elementwise::output_for("relu6", x);
+  elementwise::run_unary(relu6_stub, out, x);
+  return out;
+}
+
+void relu6_in_place_kernel(at::Tensor& x) {
+  elementwise::check_in_place("relu6_", x);
+  elementwise::run_unary(relu6_stub, x, x);
+}
+
+// `self` may be relu6's input or its result (after relu6_): both give the
+// same gradient, as for torch's hardtanh_backward.
+at::Tensor relu6_backward_kernel(const at::Tensor& grad, const at::Tensor& x) {
+  checks::grad_like("relu6_backward", grad, x, "self");
+  return elementwise::binary_as_aten(relu6_backward_stub, grad, x);
+}
+
+void register_relu6_kernels(torch::Library& m) {
+  m.impl("relu6", &relu6_kernel);
+  m.impl("relu6_", &relu6_in_place_kernel);
+  m.impl("relu6_backward", &relu6_backward_kernel);
+}
+
+}  // namespace
+
+at::Tensor relu6(const at::Tensor& input) {
+  checks::defined("relu6", input, "input");
+  static const auto op = op_handle<at::Tensor(const at::Tensor&)>("rectifiers::relu6");
+  return op.call(input);
+}
+
+at::Tensor& relu6_(at::Tensor& input) {
+  checks::defined("relu6_", input, "input");
+  static const auto op = op_handle<void(at::Tensor&)>("rectifiers::relu6_");
+  op.call(input);
+  return input;
+}
+
+at::Tensor relu6_backward(const at::Tensor& grad_output, const at::Tensor& input) {
+  checks::defined("relu6_backward", grad_output, "grad_output");
+  checks::defined("relu6_backward", input, "self");
+  static const auto op =
+      op_handle<at::Tensor(const at::Tensor&, const at::Tensor&)>("rectifiers::relu6_backward");
+  return op.call(grad_output, input);
+}
+
+}  // namespace rectifiers
+
+TORCH_LIBRARY_FRAGMENT(rectifiers, m) {
+  m.def("relu6(Tensor self) -> Tensor", {at::Tag::pointwise});
+  m.def("relu6_(Tensor(a!) self) -> ()", {at::Tag::pointwise});
+  m.def("relu6_backward(Tensor grad_output, Tensor self) -> Tensor", {at::Tag::pointwise});
+}
+
+RECTIFIERS_DEVICE_KERNELS(rectifiers::register_relu6_kernels)

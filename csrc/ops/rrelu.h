@@ -1,0 +1,81 @@
+// rrelu (randomized leaky ReLU): the training-mode loops each device
+// supplies. Each element's slope comes from a counter-based generator
+// (Philox) keyed by the call's seed and the element's position, so backward
+// regenerates the slopes instead of saving them (see ops/rrelu.cpp).
+#pragma once
+
+#include <ATen/core/PhiloxRNGEngine.h>
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "../common/stub.h"
+
+namespace rectifiers {
+
+// The generator state of one training-mode call: what the result of
+// rrelu_with_state holds (int64 [seed, offset]) and backward reads.
+struct RReLUState {
+  uint64_t seed;
+  uint64_t offset;
+};
+
+// The slopes of one call: the element at `position` (its offset, in
+// elements, from the start of the input) gets lower + (upper - lower) * u,
+// u uniform in [0, 1), from Philox keyed by the seed, at counter (offset,
+// position / per_block). One Philox block is four 32-bit words: a float
+// slope takes one (32 random bits), a double slope two (53 bits), so
+// consecutive positions share a block, which is computed once for them.
+template <typename opmath_t>
+class RReLUSlopes {
+ public:
+  static constexpr int kPerBlock = std::is_same_v<opmath_t, double> ? 2 : 4;
+
+  C10_HOST_DEVICE RReLUSlopes(RReLUState state, double lower, double upper)
+      : state_(state), lower_(lower), range_(upper - lower) {}
+
+  C10_HOST_DEVICE opmath_t operator()(uint64_t position) {
+    const uint64_t block = position / kPerBlock;
+    if (!filled_ || block != block_) fill(block);
+    const int lane = static_cast<int>(position % kPerBlock);
+    double u;
+    if constexpr (kPerBlock == 4) {
+      u = static_cast<double>(words_[lane]) * 0x1.0p-32;
+    } else {
+      const uint64_t bits = (uint64_t{words_[2 * lane]} << 32) | words_[2 * lane + 1];
+      u = static_cast<double>(bits >> 11) * 0x1.0p-53;
+    }
+    return static_cast<opmath_t>(lower_ + range_ * u);
+  }
+
+ private:
+  C10_HOST_DEVICE void fill(uint64_t block) {
+    at::Philox4_32 engine(state_.seed, block, state_.offset);
+    for (auto& word : words_) word = engine();
+    block_ = block;
+    filled_ = true;
+  }
+
+  RReLUState state_;
+  double lower_, range_;
+  uint64_t block_ = 0;
+  bool filled_ = false;
+  uint32_t words_[4] = {};
+};
+
+// Training forward: out = x <= 0 ? x * slope : x, with the state drawn from
+// the generator (written to `state`, an int64 tensor of 2 elements on the
+// input's device). `x` and `out` are non-overlapping and dense in one layout.
+using rrelu_fn = void (*)(const at::Tensor& out, const at::Tensor& x, const at::Tensor& state,
+                          double lower, double upper, std::optional<at::Generator> generator);
+// Backward: grad_input = (x or result) <= 0 ? grad * slope : grad, with the
+// slopes of `state`; all three tensors in one dense layout.
+using rrelu_backward_fn = void (*)(const at::Tensor& grad_input, const at::Tensor& grad,
+                                   const at::Tensor& x_or_result, const at::Tensor& state,
+                                   double lower, double upper);
+
+DECLARE_DISPATCH(rrelu_fn, rrelu_stub);
+DECLARE_DISPATCH(rrelu_backward_fn, rrelu_backward_stub);
+
+}  // namespace rectifiers
