@@ -74,6 +74,21 @@ def cases():
          [(t(4, 4, 4), Shard(1)), (idx, Shard(1))], Shard(1)),
         ("maxout_backward_partial", lambda a, i: R.maxout_backward(a, i, 2, 1),
          [(t(4, 4, 4), Partial()), (idx, Replicate())], Partial()),
+        ("relu6", lambda a: R.relu6(a * 4), [(x, Shard(1))], Shard(1)),
+        ("relu6_", in_place(R.relu6_), [(x * 4, Shard(2))], Shard(2)),
+        ("relu6_backward", R.relu6_backward, [(gx, Shard(0)), (x * 4, Shard(0))], Shard(0)),
+        ("elu", lambda a: R.elu(a, 0.7), [(x, Shard(0))], Shard(0)),
+        ("elu_", in_place(R.elu_, 0.7), [(x, Shard(1))], Shard(1)),
+        ("celu", lambda a: R.celu(a, 0.5), [(x, Shard(2))], Shard(2)),
+        ("selu_", in_place(R.selu_), [(x, Shard(0))], Shard(0)),
+        ("elu_backward", lambda a, b: R.elu_backward(a, b, 0.7, 1.0, 1.0, False),
+         [(gx, Shard(1)), (x, Shard(1))], Shard(1)),
+        ("elu_backward_partial", lambda a, b: R.elu_backward(a, b, 0.7, 1.0, 1.0, False),
+         [(gx, Partial()), (x, Replicate())], Partial()),
+        ("rrelu_eval", lambda a: R.rrelu(a, 0.1, 0.3), [(x, Shard(0))], Shard(0)),
+        # training mode replicates (every rank draws from the same seeded generator)
+        ("rrelu_training", lambda a: R.rrelu(a, 0.1, 0.3, True, torch.Generator().manual_seed(3)),
+         [(x, Shard(0))], Replicate()),
     ]
     return out
 
