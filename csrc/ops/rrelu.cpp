@@ -106,7 +106,7 @@ at::Tensor rrelu_with_state_in_place_kernel(at::Tensor& x, double lower, double 
 at::Tensor rrelu_backward_kernel(const at::Tensor& grad, const at::Tensor& x,
                                  const at::Tensor& state, double lower, double upper,
                                  bool is_result) {
-  auto out_shape = elementwise::grad_output_for("rrelu_backward", grad, x, "self_or_result");
+  checks::grad_like("rrelu_backward", grad, x, "self_or_result");
   check_state("rrelu_backward", state, x);
   check_bounds("rrelu_backward", x, lower, upper);
   TORCH_CHECK(!is_result || lower >= 0.0,
@@ -116,9 +116,8 @@ at::Tensor rrelu_backward_kernel(const at::Tensor& grad, const at::Tensor& x,
               "): the input was overwritten and the result's sign no longer tells which side of "
               "0 it was on; use the out-of-place rrelu");
   const auto xd = dense_input(x);
-  if (x.is_meta()) return at::empty_like(xd);
   auto grad_input = at::empty_like(xd);
-  if (x.numel() > 0) {
+  if (!x.is_meta() && x.numel() > 0) {
     rrelu_backward_stub(x.device().type(), grad_input, laid_out_like(grad, xd), xd, state, lower,
                         upper);
   }
