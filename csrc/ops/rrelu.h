@@ -23,8 +23,9 @@ struct RReLUState {
 
 // The slopes of one call: the element at `position` (its offset, in
 // elements, from the start of the input) gets lower + (upper - lower) * u,
-// u uniform in [0, 1), from Philox keyed by the seed, at counter (offset,
-// position / per_block). One Philox block is four 32-bit words: a float
+// u uniform in [0, 1), from Philox4x32-10 keyed by the seed, at counter
+// (offset, position / kPerBlock), the bounds rounded to the compute type
+// first as torch rounds them. One Philox block is four 32-bit words: a float
 // slope takes one (32 random bits), a double slope two (53 bits), so
 // consecutive positions share a block, which is computed once for them.
 template <typename opmath_t>
@@ -33,21 +34,34 @@ class RReLUSlopes {
   static constexpr int kPerBlock = std::is_same_v<opmath_t, double> ? 2 : 4;
 
   C10_HOST_DEVICE RReLUSlopes(RReLUState state, double lower, double upper)
-      : state_(state), lower_(lower), range_(upper - lower) {}
+      : state_(state),
+        lower_(static_cast<opmath_t>(lower)),
+        range_(static_cast<double>(static_cast<opmath_t>(upper)) - lower_) {}
 
   C10_HOST_DEVICE opmath_t operator()(uint64_t position) {
     const uint64_t block = position / kPerBlock;
     if (!filled_ || block != block_) fill(block);
-    const int lane = static_cast<int>(position % kPerBlock);
+    return from_words(words_, static_cast<int>(position % kPerBlock));
+  }
+
+  // The slope at `lane` of a block whose four words are `words`.
+  C10_HOST_DEVICE opmath_t from_words(const uint32_t* words, int lane) const {
     double u;
     if constexpr (kPerBlock == 4) {
-      u = static_cast<double>(words_[lane]) * 0x1.0p-32;
+      u = static_cast<double>(words[lane]) * 0x1.0p-32;
     } else {
-      const uint64_t bits = (uint64_t{words_[2 * lane]} << 32) | words_[2 * lane + 1];
+      const uint64_t bits = (uint64_t{words[2 * lane]} << 32) | words[2 * lane + 1];
       u = static_cast<double>(bits >> 11) * 0x1.0p-53;
     }
+#ifdef __CUDA_ARCH__
+    // Unfused, as the CPU loops (built without contraction) compute it.
+    return static_cast<opmath_t>(__dadd_rn(lower_, __dmul_rn(range_, u)));
+#else
     return static_cast<opmath_t>(lower_ + range_ * u);
+#endif
   }
+
+  C10_HOST_DEVICE RReLUState state() const { return state_; }
 
  private:
   C10_HOST_DEVICE void fill(uint64_t block) {

@@ -98,6 +98,61 @@ def test_seeded_generator_is_deterministic_and_distinct(device):
     assert not torch.equal(R.rrelu(x, 0.1, 0.3, True, g), R.rrelu(x, 0.1, 0.3, True, g))
 
 
+MASK32 = 0xFFFFFFFF
+
+
+def philox4x32_10(seed, offset, blocks):
+    """The four 32-bit words of Philox4x32-10 at counter (offset, block) for
+    each block, keyed by seed: written from the algorithm, not from ours."""
+    import numpy as np
+    u64 = np.uint64
+    blocks = blocks.astype(u64)
+    c0 = np.full(blocks.shape, offset & MASK32, dtype=u64)
+    c1 = np.full(blocks.shape, offset >> 32, dtype=u64)
+    c2, c3 = blocks & u64(MASK32), blocks >> u64(32)
+    k0, k1 = seed & MASK32, seed >> 32
+    for _ in range(10):
+        p0, p1 = u64(0xD2511F53) * c0, u64(0xCD9E8D57) * c2
+        c0, c1, c2, c3 = ((p1 >> u64(32)) ^ c1 ^ u64(k0), p1 & u64(MASK32),
+                          (p0 >> u64(32)) ^ c3 ^ u64(k1), p0 & u64(MASK32))
+        k0, k1 = (k0 + 0x9E3779B9) & MASK32, (k1 + 0xBB67AE85) & MASK32
+    return np.stack([c0, c1, c2, c3], axis=-1)  # [block, word]
+
+
+def documented_slopes(state, n, lower, upper, opmath):
+    """The slopes docs/semantics.md specifies for positions 0..n-1."""
+    import numpy as np
+    seed, offset = (int(v) & (2**64 - 1) for v in state.cpu().tolist())
+    per_block = 2 if opmath == torch.float64 else 4
+    words = philox4x32_10(seed, offset, np.arange((n + per_block - 1) // per_block))
+    if per_block == 4:
+        u = words.reshape(-1).astype(np.float64) * 2.0 ** -32
+    else:
+        bits = (words[:, 0::2] << np.uint64(32)) | words[:, 1::2]
+        u = (bits.reshape(-1) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    lo, hi = (float(torch.tensor(b, dtype=opmath)) for b in (lower, upper))
+    return torch.from_numpy(lo + (hi - lo) * u[:n]).to(opmath)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lower,upper", BOUNDS)
+def test_slopes_are_the_documented_philox_stream(dtype, lower, upper, device):
+    # more elements than one thread's share, an odd count: the threads' first
+    # positions fall inside Philox blocks
+    n = 100_003
+    x = torch.randn(n, generator=gen(11)).to(dtype)
+    x[::5] = -0.0
+    x[7::13] = -math.inf
+    g = torch.randn(n, generator=gen(12)).to(dtype)
+    opmath = torch.float64 if dtype == torch.float64 else torch.float32
+    y, state = R.rrelu_with_state(x.to(device), lower, upper, gen(13, device))
+    slopes = documented_slopes(state, n, lower, upper, opmath)
+    neg = x <= 0
+    assert_bitwise(y.cpu(), torch.where(neg, (x.to(opmath) * slopes).to(dtype), x))
+    grad = R.rrelu_backward(g.to(device), x.to(device), state, lower, upper, False)
+    assert_bitwise(grad.cpu(), torch.where(neg, (g.to(opmath) * slopes).to(dtype), g))
+
+
 def slopes_and_grad(x, lower, upper, seed):
     """y of a seeded call and its gradient for grad_output = 1: the slopes drawn."""
     leaf = x.detach().clone().requires_grad_()

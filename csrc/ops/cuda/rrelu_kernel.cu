@@ -59,12 +59,6 @@ __global__ void rrelu_backward(scalar_t* grad_input, const scalar_t* grad, const
   }
 }
 
-// The bounds rounded to the compute type first, as torch's rrelu does.
-template <typename opmath_t>
-std::pair<double, double> rounded(double lower, double upper) {
-  return {static_cast<opmath_t>(lower), static_cast<opmath_t>(upper)};
-}
-
 void rrelu_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& state,
                   double lower, double upper, std::optional<at::Generator> generator) {
   const c10::cuda::CUDAGuard guard(x.device());
@@ -78,12 +72,11 @@ void rrelu_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& 
   const int64_t n = x.numel();
   const auto stream = at::cuda::getCurrentCUDAStream();
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::rrelu_with_state", [&] {
-    const auto [lo, hi] = rounded<at::opmath_type<scalar_t>>(lower, upper);
     auto launch = [&](auto index) {
       using index_t = decltype(index);
       rrelu_forward<scalar_t, index_t><<<grid_for(n), kThreads, 0, stream>>>(
           out.mutable_data_ptr<scalar_t>(), x.const_data_ptr<scalar_t>(),
-          static_cast<index_t>(n), lo, hi, philox, state.mutable_data_ptr<int64_t>());
+          static_cast<index_t>(n), lower, upper, philox, state.mutable_data_ptr<int64_t>());
     };
     fits<int32_t>(n) ? launch(int32_t{}) : launch(int64_t{});
     C10_CUDA_KERNEL_LAUNCH_CHECK();
@@ -97,12 +90,11 @@ void rrelu_backward_kernel(const at::Tensor& grad_input, const at::Tensor& grad,
   const int64_t n = x.numel();
   const auto stream = at::cuda::getCurrentCUDAStream();
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::rrelu_backward", [&] {
-    const auto [lo, hi] = rounded<at::opmath_type<scalar_t>>(lower, upper);
     auto launch = [&](auto index) {
       using index_t = decltype(index);
       rrelu_backward<scalar_t, index_t><<<grid_for(n), kThreads, 0, stream>>>(
           grad_input.mutable_data_ptr<scalar_t>(), grad.const_data_ptr<scalar_t>(),
-          x.const_data_ptr<scalar_t>(), static_cast<index_t>(n), lo, hi,
+          x.const_data_ptr<scalar_t>(), static_cast<index_t>(n), lower, upper,
           state.const_data_ptr<int64_t>());
     };
     fits<int32_t>(n) ? launch(int32_t{}) : launch(int64_t{});
