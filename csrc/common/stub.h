@@ -38,6 +38,18 @@ using elementwise_scalar_fn = void (*)(at::TensorIteratorBase&, double);
   RECTIFIERS_REGISTER_NO_AVX512(stub)                 \
   }
 
+// The same for a kernel that runs ATen's loop so as to give ATen's result
+// where its SIMD body and scalar tail differ, when ATen registers its own
+// kernel with REGISTER_DISPATCH (hardtanh_backward for relu6_backward), which
+// leaves the AVX-512 slot empty: the split follows the vector width, so an
+// AVX-512 CPU must run the AVX2 build, as it runs ATen's. (ATen's elu is
+// registered for AVX-512 too, so ours is a plain RECTIFIERS_REGISTER_CPU_KERNEL.)
+#define RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(stub, fn) \
+  namespace at::native {                                \
+  REGISTER_DISPATCH(rectifiers::stub, fn)               \
+  RECTIFIERS_REGISTER_NO_AVX512(stub)                   \
+  }
+
 // ATen's REGISTER_CUDA_DISPATCH names its registrar after the stub, so it
 // runs inside the stub's namespace and names ATen's registrar type there.
 #define RECTIFIERS_REGISTER_CUDA_KERNEL(stub, fn) \

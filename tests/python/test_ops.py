@@ -523,6 +523,26 @@ def test_backward_ops_direct(layout, dtype, device):
     assert_bitwise(g, before[1])
 
 
+def test_split_dependent_ops_follow_atens_vector_width(dtype, device):
+    """The ops whose ATen kernel gives NaN a different result in its SIMD body
+    and in its scalar tail (relu6_backward, the ELU family) equal torch with a
+    NaN at every position of every length up to past the AVX-512 loop's step:
+    which positions the body covers depends on which instruction set's build
+    runs, and that must be the one ATen runs (docs/semantics.md)."""
+    aten = torch.ops.aten
+    for n in range(1, 70):
+        g = mixed((n,), dtype, device, seed=100 + n)
+        for position in range(n):
+            x = mixed((n,), dtype, device, seed=n)
+            x[position] = math.nan
+            what = f"{n} elements, NaN at {position}"
+            assert_bitwise(R.relu6_backward(g, x), aten.hardtanh_backward(g, x, 0.0, 6.0),
+                           f"relu6_backward, {what}")
+            assert_bitwise(R.elu(x, 1.0), F.elu(x), f"elu, {what}")
+            assert_bitwise(R.elu_backward(g, x, 1.0, 1.0, 1.0, False),
+                           aten.elu_backward(g, 1.0, 1.0, 1.0, False, x), f"elu_backward, {what}")
+
+
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 def test_maxout_backward_strided_grad_output(layout, dtype, device):
     """maxout_backward with grad_output and indices in other layouts than the

@@ -42,4 +42,4 @@ void relu6_backward_kernel(at::TensorIteratorBase& iter) {
 }  // namespace rectifiers::cpu
 
 RECTIFIERS_REGISTER_CPU_KERNEL(relu6_stub, &rectifiers::cpu::relu6_kernel)
-RECTIFIERS_REGISTER_CPU_KERNEL(relu6_backward_stub, &rectifiers::cpu::relu6_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu6_backward_stub, &rectifiers::cpu::relu6_backward_kernel)
