@@ -1,6 +1,7 @@
 """The activation study: the same MLP and the same small CNN trained on 8x8
 digits with ReLU, Leaky ReLU, PReLU, the absolute-value rectifier, maxout,
-tanh and sigmoid, to check the textbook chapter's claims about rectifiers.
+ReLU6, RReLU, ELU, SELU, tanh and sigmoid, to check the textbook chapter's
+claims about rectifiers.
 
     bash scripts/demo.sh                     # installs, builds, then runs this
     python examples/activation_study.py [--epochs N] [--seeds S] [--out DIR] [--quick]
@@ -27,6 +28,9 @@ What it does:
       mlp-adam-hot        Adam, lr 0.03 (provoked: units die during training)
       mlp-adam-negbias    Adam, lr 0.001, every hidden bias starts at -1
                           instead of the chapter's +0.1 (provoked: units start dead)
+      mlp-adam-small      Adam, lr 0.001, the first 150 training images only,
+                          3x the epochs (small data: RReLU's claimed
+                          resistance to overfitting)
     In the two provoked settings divergence or a ReLU model that does not learn
     is a finding, not a failure;
   * measurements per run: test accuracy; "epochs to loss <= 0.1", the first
@@ -589,7 +593,7 @@ def plot(runs, settings, out_dir, epochs):
             ax.plot(xs, ys, label=LABELS[act], color=COLORS[act], lw=1.4)
         ax.axhline(LOSS_THRESHOLD, color="k", ls=":", lw=0.8)
         ax.set_yscale("log")
-        ax.set_xlim(0, epochs)
+        ax.set_xlim(0, epochs * setting.get("epochs_scale", 1))
         ax.set_title(setting["title"], fontsize=9)
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss (whole training set)")
@@ -642,7 +646,7 @@ def plot(runs, settings, out_dir, epochs):
             xs, ys = mean_curve(rs, "left_fraction")
             ax.plot(xs, [100 * y for y in ys], label=LABELS[act] + (" (= dead)" if act == "relu" else ""),
                     color=COLORS[act], lw=1.4)
-        ax.set_xlim(0, epochs)
+        ax.set_xlim(0, epochs * setting.get("epochs_scale", 1))
         ax.set_ylim(-2, 102)
         ax.set_xlabel("epoch")
         ax.set_ylabel("units with z <= 0 on every example (%)")
