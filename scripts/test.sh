@@ -9,6 +9,7 @@ bash scripts/setup.sh
 echo "== GoogleTest"
 (cd build && ctest --output-on-failure -j "$(nproc)")
 echo "== pytest"
-RECTIFIERS_CPP_BUILD="$PWD/build" python -m pytest -q -p no:cacheprovider tests/python "$@"
+# One worker per core (pytest-xdist): the suite is mostly single-threaded.
+RECTIFIERS_CPP_BUILD="$PWD/build" python -m pytest -q -p no:cacheprovider -n "$(nproc)" tests/python "$@"
 echo "== sanitizers"
 bash scripts/sanitize.sh
