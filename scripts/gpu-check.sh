@@ -35,7 +35,8 @@ fi
 echo "== CUDA tests"
 timeout 120 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py \
   tests/python/test_ops.py tests/python/test_autograd.py tests/python/test_autocast.py \
-  tests/python/test_functional_paths.py tests/python/test_modules.py -k cuda -rf 2>&1 | tail -40
+  tests/python/test_functional_paths.py tests/python/test_modules.py tests/python/test_rrelu.py \
+  -k cuda -rf 2>&1 | tail -40
 status "CUDA tests" "$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -1)"
 
 echo "== CPU builds (default, AVX2, AVX-512)"
