@@ -6,6 +6,7 @@ backward saves against torch's saved noise tensor; in-place rules."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -104,7 +105,6 @@ MASK32 = 0xFFFFFFFF
 def philox4x32_10(seed, offset, blocks):
     """The four 32-bit words of Philox4x32-10 at counter (offset, block) for
     each block, keyed by seed: written from the algorithm, not from ours."""
-    import numpy as np
     u64 = np.uint64
     blocks = blocks.astype(u64)
     c0 = np.full(blocks.shape, offset & MASK32, dtype=u64)
@@ -121,7 +121,6 @@ def philox4x32_10(seed, offset, blocks):
 
 def documented_slopes(state, n, lower, upper, opmath):
     """The slopes docs/semantics.md specifies for positions 0..n-1."""
-    import numpy as np
     seed, offset = (int(v) & (2**64 - 1) for v in state.cpu().tolist())
     per_block = 2 if opmath == torch.float64 else 4
     words = philox4x32_10(seed, offset, np.arange((n + per_block - 1) // per_block))
