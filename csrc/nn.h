@@ -23,13 +23,74 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <limits>
 #include <ostream>
+#include <string>
 
 #include "rectifiers.h"
 
 namespace rectifiers::nn {
+
+namespace detail {
+
+// A double as Python's repr() writes it, so that pretty_print() prints what the
+// Python module's extra_repr() does: the shortest digits that read back as the
+// same double, positional notation for exponents in [-4, 16) (with ".0" when
+// there is no fractional part), scientific otherwise with a signed exponent of
+// at least two digits, and inf, -inf, nan.
+inline std::string python_float(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  char buffer[32];
+  // Shortest round-trip digits, as d[.ddd]e[+-]XX.
+  const auto written =
+      std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::scientific);
+  const std::string scientific(buffer, written.ptr);
+  const size_t e = scientific.find('e');
+  const bool negative = scientific[0] == '-';
+  std::string digits;
+  for (size_t i = negative ? 1 : 0; i < e; ++i) {
+    if (scientific[i] != '.') digits += scientific[i];
+  }
+  const int exponent = std::atoi(scientific.c_str() + e + 1);
+  std::string out = negative ? "-" : "";
+  if (exponent < -4 || exponent >= 16) {
+    out += digits[0];
+    if (digits.size() > 1) out += "." + digits.substr(1);
+    const std::string magnitude = std::to_string(std::abs(exponent));
+    out += exponent < 0 ? "e-" : "e+";
+    out += (magnitude.size() < 2 ? "0" : "") + magnitude;
+  } else if (exponent < 0) {
+    out += "0." + std::string(-exponent - 1, '0') + digits;
+  } else {
+    const size_t whole = exponent + 1;
+    if (digits.size() <= whole) {
+      out += digits + std::string(whole - digits.size(), '0') + ".0";
+    } else {
+      out += digits.substr(0, whole) + "." + digits.substr(whole);
+    }
+  }
+  return out;
+}
+
+// A bool as Python writes it (bias=True), for the same reason.
+inline const char* python_bool(bool value) { return value ? "True" : "False"; }
+
+// What the maxout ops take (1 <= pool_size <= the int32 maximum): checked where
+// a module is built rather than left to the op, so that a bad module fails
+// there, as the Python module does.
+inline void check_pool_size(const char* module, int64_t pool_size) {
+  TORCH_CHECK_VALUE(pool_size >= 1, module, ": pool_size must be >= 1, but got ", pool_size);
+  TORCH_CHECK_VALUE(pool_size <= std::numeric_limits<int32_t>::max(), module,
+                    ": pool_size must be <= ", std::numeric_limits<int32_t>::max(), ", but got ",
+                    pool_size);
+}
+
+}  // namespace detail
 
 // ---- ReLU ------------------------------------------------------------------
 
@@ -54,7 +115,7 @@ class ReLUImpl : public torch::nn::Cloneable<ReLUImpl> {
   void reset() override {}
 
   void pretty_print(std::ostream& stream) const override {
-    stream << "rectifiers::nn::ReLU(" << (options.inplace() ? "inplace=true" : "") << ")";
+    stream << "rectifiers::nn::ReLU(" << (options.inplace() ? "inplace=True" : "") << ")";
   }
 
   ReLUOptions options;
@@ -81,8 +142,9 @@ class LeakyReLUImpl : public torch::nn::Cloneable<LeakyReLUImpl> {
   void reset() override {}
 
   void pretty_print(std::ostream& stream) const override {
-    stream << "rectifiers::nn::LeakyReLU(negative_slope=" << options.negative_slope()
-           << (options.inplace() ? ", inplace=true" : "") << ")";
+    stream << "rectifiers::nn::LeakyReLU(negative_slope="
+           << detail::python_float(options.negative_slope())
+           << (options.inplace() ? ", inplace=True" : "") << ")";
   }
 
   LeakyReLUOptions options;
@@ -160,7 +222,7 @@ class ReLU6Impl : public torch::nn::Cloneable<ReLU6Impl> {
   void reset() override {}
 
   void pretty_print(std::ostream& stream) const override {
-    stream << "rectifiers::nn::ReLU6(" << (options.inplace() ? "inplace=true" : "") << ")";
+    stream << "rectifiers::nn::ReLU6(" << (options.inplace() ? "inplace=True" : "") << ")";
   }
 
   ReLU6Options options;
@@ -191,8 +253,9 @@ class RReLUImpl : public torch::nn::Cloneable<RReLUImpl> {
   void reset() override {}
 
   void pretty_print(std::ostream& stream) const override {
-    stream << "rectifiers::nn::RReLU(lower=" << options.lower() << ", upper=" << options.upper()
-           << (options.inplace() ? ", inplace=true" : "") << ")";
+    stream << "rectifiers::nn::RReLU(lower=" << detail::python_float(options.lower())
+           << ", upper=" << detail::python_float(options.upper())
+           << (options.inplace() ? ", inplace=True" : "") << ")";
   }
 
   RReLUOptions options;
@@ -219,8 +282,8 @@ class ELUImpl : public torch::nn::Cloneable<ELUImpl> {
   void reset() override {}
 
   void pretty_print(std::ostream& stream) const override {
-    stream << "rectifiers::nn::ELU(alpha=" << options.alpha()
-           << (options.inplace() ? ", inplace=true" : "") << ")";
+    stream << "rectifiers::nn::ELU(alpha=" << detail::python_float(options.alpha())
+           << (options.inplace() ? ", inplace=True" : "") << ")";
   }
 
   ELUOptions options;
@@ -245,8 +308,8 @@ class CELUImpl : public torch::nn::Cloneable<CELUImpl> {
   void reset() override {}
 
   void pretty_print(std::ostream& stream) const override {
-    stream << "rectifiers::nn::CELU(alpha=" << options.alpha()
-           << (options.inplace() ? ", inplace=true" : "") << ")";
+    stream << "rectifiers::nn::CELU(alpha=" << detail::python_float(options.alpha())
+           << (options.inplace() ? ", inplace=True" : "") << ")";
   }
 
   CELUOptions options;
@@ -272,7 +335,7 @@ class SELUImpl : public torch::nn::Cloneable<SELUImpl> {
   void reset() override {}
 
   void pretty_print(std::ostream& stream) const override {
-    stream << "rectifiers::nn::SELU(" << (options.inplace() ? "inplace=true" : "") << ")";
+    stream << "rectifiers::nn::SELU(" << (options.inplace() ? "inplace=True" : "") << ")";
   }
 
   SELUOptions options;
@@ -286,7 +349,7 @@ TORCH_MODULE(SELU);
 struct MaxoutOptions {
   /* implicit */ MaxoutOptions(int64_t pool_size) : pool_size_(pool_size) {}
 
-  // Elements per group (>= 1); it must divide the size of `dim`.
+  // Elements per group, 1 to 2147483647; it must divide the size of `dim`.
   TORCH_ARG(int64_t, pool_size);
   TORCH_ARG(int64_t, dim) = 1;
 };
@@ -300,12 +363,7 @@ class MaxoutImpl : public torch::nn::Cloneable<MaxoutImpl> {
     return rectifiers::maxout(input, options.pool_size(), options.dim());
   }
 
-  // Checked here rather than left to the op so that a bad module fails where
-  // it is built, as the Python module does.
-  void reset() override {
-    TORCH_CHECK_VALUE(options.pool_size() >= 1, "Maxout: pool_size must be >= 1, but got ",
-                      options.pool_size());
-  }
+  void reset() override { detail::check_pool_size("Maxout", options.pool_size()); }
 
   void pretty_print(std::ostream& stream) const override {
     stream << "rectifiers::nn::Maxout(pool_size=" << options.pool_size()
@@ -345,12 +403,15 @@ class MaxoutLinearImpl : public torch::nn::Cloneable<MaxoutLinearImpl> {
   }
 
   void reset() override {
-    TORCH_CHECK_VALUE(options.pool_size() >= 1, "MaxoutLinear: pool_size must be >= 1, but got ",
-                      options.pool_size());
+    detail::check_pool_size("MaxoutLinear", options.pool_size());
     TORCH_CHECK_VALUE(options.in_features() >= 0,
                       "MaxoutLinear: in_features must be >= 0, but got ", options.in_features());
     TORCH_CHECK_VALUE(options.out_features() >= 0,
                       "MaxoutLinear: out_features must be >= 0, but got ", options.out_features());
+    TORCH_CHECK_VALUE(
+        options.out_features() <= std::numeric_limits<int64_t>::max() / options.pool_size(),
+        "MaxoutLinear: out_features * pool_size must be <= ", std::numeric_limits<int64_t>::max(),
+        ", but got ", options.out_features(), " * ", options.pool_size());
     const int64_t rows = options.out_features() * options.pool_size();
     weight = register_parameter("weight", torch::empty({rows, options.in_features()}));
     // Registered even when absent, as torch::nn::Linear does: the parameter
@@ -379,7 +440,7 @@ class MaxoutLinearImpl : public torch::nn::Cloneable<MaxoutLinearImpl> {
   void pretty_print(std::ostream& stream) const override {
     stream << "rectifiers::nn::MaxoutLinear(in_features=" << options.in_features()
            << ", out_features=" << options.out_features() << ", pool_size=" << options.pool_size()
-           << ", bias=" << (options.bias() ? "true" : "false") << ")";
+           << ", bias=" << detail::python_bool(options.bias()) << ")";
   }
 
   MaxoutLinearOptions options;

@@ -5,6 +5,7 @@ claims about rectifiers.
 
     bash scripts/demo.sh                     # installs, builds, then runs this
     python examples/activation_study.py [--epochs N] [--seeds S] [--out DIR] [--quick]
+    python examples/activation_study.py --experiment NAME   # one open question: study_experiments.py
 
 What it does:
   * data: scikit-learn's load_digits (1797 8x8 images, bundled, no download),
@@ -50,10 +51,12 @@ fully connected layer a unit is one output feature. In a conv layer a unit is
 one output channel: the channel is dead if it is 0 at every spatial position
 for every training example; only then does its filter receive no gradient
 (a channel that is 0 at one position gets gradient through the shared filter
-from the others). The per-position fraction (a channel at one position as the
-unit) is in the JSON output as well. The overall fraction is dead units / all
-units over the model's hidden layers (the layers right after each activation,
-or each maxout layer's output).
+from the others). The overall fraction is dead units / all units over the
+model's hidden layers (the layers right after each activation, or each maxout
+layer's output). Everything is measured with rectifiers.diagnostics (one
+tracked pass over the training set per evaluation point), which sees the
+rectifier family only: tanh's and sigmoid's columns print "-", and so does
+maxout's dead-unit column (its largest piece always gets the gradient).
 
 Outputs, in --out (default out/activation-study): activation-study-loss.png
 (training loss against epoch, one panel per setting, one line per
@@ -82,6 +85,7 @@ import torch
 from torch import nn
 
 import rectifiers
+from rectifiers import diagnostics
 from rectifiers import nn as rnn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -210,8 +214,8 @@ def conv_block(act: str, c_in: int, c_out: int):
 
 
 def build_model(kind: str, act: str, bias_init=None):
-    """Returns (model, probes): probes are (layer name, module, "dense"|"conv")
-    whose outputs are the hidden units. bias_init, if given, is the initial
+    """Returns (model, probes): probes are (layer name, module, "dense"|"conv",
+    units) whose outputs are the hidden units. bias_init, if given, is the initial
     bias of every hidden layer (the output layer keeps torch's default)."""
     layers, probes, affine = [], [], []
     if kind == "mlp":
@@ -221,7 +225,7 @@ def build_model(kind: str, act: str, bias_init=None):
             mods, lin, probe = dense_block(act, fan_in, width)
             layers += mods
             affine.append(lin)
-            probes.append((f"fc{i + 1}", probe, "dense"))
+            probes.append((f"fc{i + 1}", probe, "dense", width))
             fan_in = width
         layers.append(nn.Linear(fan_in, 10))
     elif kind == "cnn":
@@ -229,12 +233,12 @@ def build_model(kind: str, act: str, bias_init=None):
             mods, conv, probe = conv_block(act, c_in, c_out)
             layers += mods
             affine.append(conv)
-            probes.append((f"conv{i + 1}", probe, "conv"))
+            probes.append((f"conv{i + 1}", probe, "conv", c_out))
         layers += [nn.MaxPool2d(2), nn.Flatten()]                 # 32 x 4 x 4 = 512
         mods, lin, probe = dense_block(act, 512, 64)
         layers += mods
         affine.append(lin)
-        probes.append(("fc1", probe, "dense"))
+        probes.append(("fc1", probe, "dense", 64))
         layers.append(nn.Linear(64, 10))
     else:
         raise ValueError(f"unknown model {kind!r}")
@@ -247,68 +251,76 @@ def build_model(kind: str, act: str, bias_init=None):
 
 # ----------------------------------------------------------------------------- measuring
 
-def _per_unit_all(mask, kind):
-    """True for the units where mask holds on every example (and, for conv
-    layers, at every position of the channel); also per (channel, position)."""
-    if kind == "dense":
-        per_unit = mask.all(0)                                      # [F]
-        return per_unit, per_unit
-    per_position = mask.all(0)                                      # [C, H, W]
-    return per_position.flatten(1).all(1), per_position             # [C], [C, H, W]
+# rectifiers.diagnostics hooks the rectifier family only; tanh and sigmoid are
+# baselines it does not see, so their dead-unit and zero columns stay empty.
+TRACKED = tuple(a for a in ACTIVATIONS if a not in ("tanh", "sigmoid"))
+# Outputs that are never negative: "positive on no example" is "0 on every example".
+NONNEGATIVE = ("relu", "relu6")
 
 
-class Recorder:
-    """Forward hooks on the probes; active only during evaluation passes.
-    Records each probe's output and, for the elementwise rectifiers, its
-    input (the pre-activation z)."""
+class DyingLog:
+    """One run's hidden layers, measured with rectifiers.diagnostics at each
+    evaluation point; remembers the units dead (or on the left side) at some
+    point so far, to count the ones that come back."""
 
-    def __init__(self, probes, act):
-        self.probes = probes
-        self.record_pre = act in RECTIFIERS
-        self.outputs, self.inputs = {}, {}
-        self.active = False
-        # Per layer: units dead at some evaluation point so far (to count the
-        # ones that come back).
+    def __init__(self, model, probes, act):
+        names = {id(m): n for n, m in model.named_modules()}
+        # (study's layer name, module name in the model, "dense" | "conv")
+        self.layers = [(name, names[id(module)], kind) for name, module, kind, _ in probes]
+        self.units = [(name, kind, units) for name, _, kind, units in probes]
+        self.model, self.act = model, act
         self.ever_dead, self.ever_left = {}, {}
-        for name, module, _ in probes:
-            module.register_forward_hook(self._hook(name))
 
-    def _hook(self, name):
-        def hook(module, inputs, output):
-            if self.active:
-                self.outputs[name] = output.detach()
-                if self.record_pre:
-                    self.inputs[name] = inputs[0].detach()
-        return hook
+    def forward(self, x):
+        """The model's logits on x and, for the tracked activations, the
+        per-layer statistics of that pass."""
+        if self.act not in TRACKED:
+            return self.model(x), self.untracked()
+        with diagnostics.track(self.model) as stats:
+            logits = self.model(x)
+        return logits, self._stats(stats)
 
-    def dead_stats(self):
+    def _dead(self, never_positive, low, high):
+        """The units whose output was exactly 0 on every example, given those
+        positive on none and the extremes of their pre-activations."""
+        if self.act in NONNEGATIVE:
+            return never_positive
+        if self.act == "maxout":
+            # The largest piece always passes the gradient on: a maxout unit
+            # cannot die, and diagnostics does not see MaxoutLinear's pieces.
+            return never_positive[:0]
+        # The other rectifiers output 0 only where z is 0.
+        return never_positive[(low[never_positive] == 0) & (high[never_positive] == 0)]
+
+    def _stats(self, stats):
         """Per layer: units, dead units (output exactly 0 on every example),
-        the same with (channel, position) as the unit for conv layers, the
-        fraction of outputs that are exactly 0, and, for the elementwise
+        the fraction of outputs that are exactly 0 and, for the elementwise
         rectifiers, the units whose pre-activation is <= 0 on every example
         ("left side"; for ReLU exactly the dead ones)."""
+        record_left = self.act in RECTIFIERS
+        units, sparsity, extremes = stats.units(), stats.sparsity(), stats.extremes()
+        never_positive = stats.dead_units()
         layers = {}
-        for name, _, kind in self.probes:
-            out = self.outputs[name]
-            dead, dead_pos = _per_unit_all(out == 0, kind)
+        for name, module, kind in self.layers:
+            n = units[module]
+            dead = torch.zeros(n, dtype=torch.bool)
+            dead[self._dead(never_positive[module], *extremes[module])] = True
             ever = self.ever_dead.get(name)
             ever = dead.clone() if ever is None else ever | dead
             self.ever_dead[name] = ever
             layer = dict(
                 kind=kind,
-                units=dead.numel(),
+                units=n,
                 dead=int(dead.sum()),
-                positions=dead_pos.numel(),
-                dead_positions=int(dead_pos.sum()),
-                zero_fraction=float((out == 0).float().mean()),
-                outputs=out.numel(),
+                zero_fraction=sparsity[module],
+                outputs=stats.layers[module].elements,
                 left=None,
                 # dead at some evaluation point so far, and of those, alive now
                 ever_dead=int(ever.sum()),
                 revived=int((ever & ~dead).sum()),
             )
-            if self.record_pre:
-                left, _ = _per_unit_all(self.inputs[name] <= 0, kind)
+            if record_left:
+                left = extremes[module][1] <= 0
                 ever_left = self.ever_left.get(name)
                 ever_left = left.clone() if ever_left is None else ever_left | left
                 self.ever_left[name] = ever_left
@@ -320,25 +332,33 @@ class Recorder:
         dead = sum(v["dead"] for v in layers.values())
         zeros = sum(v["zero_fraction"] * v["outputs"] for v in layers.values())
         total = sum(v["outputs"] for v in layers.values())
-        left = (sum(v["left"] for v in layers.values()) / units) if self.record_pre else None
-        stats = dict(dead_fraction=dead / units, units=units, dead=dead, left_fraction=left,
-                     zero_fraction=zeros / total, layers=layers)
-        for key in ("ever_dead", "revived") + (("ever_left", "left_returned") if self.record_pre else ()):
-            stats[key] = sum(v[key] for v in layers.values())
-        return stats
+        left = (sum(v["left"] for v in layers.values()) / units) if record_left else None
+        result = dict(dead_fraction=dead / units, units=units, dead=dead, left_fraction=left,
+                      zero_fraction=zeros / total, tracked=True, layers=layers)
+        for key in ("ever_dead", "revived") + (("ever_left", "left_returned") if record_left else ()):
+            result[key] = sum(v[key] for v in layers.values())
+        return result
+
+    def untracked(self):
+        """_stats' shape for tanh and sigmoid, which diagnostics does not
+        track: no unit counted dead and no output counted as 0 (their outputs
+        are 0 only where z is exactly 0, or for sigmoid never), "tracked"
+        False; the tables print "-" for them."""
+        layers = {name: dict(kind=kind, units=units, dead=0, zero_fraction=0.0, outputs=None,
+                             left=None, ever_dead=0, revived=0)
+                  for name, kind, units in self.units}
+        units = sum(v["units"] for v in layers.values())
+        return dict(dead_fraction=0.0, units=units, dead=0, left_fraction=None, zero_fraction=0.0,
+                    tracked=False, layers=layers, ever_dead=0, revived=0)
 
 
 @torch.no_grad()
-def evaluate(model, recorder, x, y, record: bool):
+def evaluate(model, log, x, y, record: bool):
     model.eval()
-    recorder.active = record
-    logits = model(x)
-    recorder.active = False
+    logits, stats = log.forward(x) if record else (model(x), None)
     model.train()
     loss = nn.functional.cross_entropy(logits, y).item()
     acc = (logits.argmax(1) == y).float().mean().item()
-    stats = recorder.dead_stats() if record else None
-    recorder.outputs, recorder.inputs = {}, {}
     return loss, acc, stats
 
 
@@ -357,14 +377,14 @@ def train_run(setting, act, seed, data, epochs, bar):
     epochs *= setting.get("epochs_scale", 1)
     torch.manual_seed(seed)
     model, probes = build_model(setting["model"], act, setting.get("bias_init"))
-    recorder = Recorder(probes, act)
+    log = DyingLog(model, probes, act)
     n_params = sum(p.numel() for p in model.parameters())
     optimizer = make_optimizer(setting, model.parameters())
     batches = torch.Generator().manual_seed(seed)     # the same batch order for every activation
 
     steps_per_epoch = len(y_train) // BATCH_SIZE      # the last partial batch is dropped
     eval_every = max(1, steps_per_epoch // EVALS_PER_EPOCH)
-    loss0, _, init_stats = evaluate(model, recorder, x_train, y_train, record=True)
+    loss0, _, init_stats = evaluate(model, log, x_train, y_train, record=True)
     curve_epoch, curve_loss = [0.0], [loss0]
     curve_dead, curve_left = [init_stats["dead_fraction"]], [init_stats["left_fraction"]]
     epoch_times = []
@@ -387,7 +407,7 @@ def train_run(setting, act, seed, data, epochs, bar):
                 break
             if step % eval_every == 0:
                 epoch_time += time.perf_counter() - t0
-                l, _, s = evaluate(model, recorder, x_train, y_train, record=True)
+                l, _, s = evaluate(model, log, x_train, y_train, record=True)
                 curve_epoch.append(step / steps_per_epoch)
                 curve_loss.append(l)
                 curve_dead.append(s["dead_fraction"])
@@ -403,8 +423,8 @@ def train_run(setting, act, seed, data, epochs, bar):
     if bar is not None and diverged_at is not None:
         bar.update(epochs - epoch)
 
-    final_loss, train_acc, final_stats = evaluate(model, recorder, x_train, y_train, record=True)
-    _, test_acc, _ = evaluate(model, recorder, x_test, y_test, record=False)
+    final_loss, train_acc, final_stats = evaluate(model, log, x_train, y_train, record=True)
+    _, test_acc, _ = evaluate(model, log, x_test, y_test, record=False)
     hit = next((e for e, l in zip(curve_epoch, curve_loss) if l <= LOSS_THRESHOLD), None)
     return dict(
         setting=setting["name"], model=setting["model"], activation=act, seed=seed,
@@ -465,6 +485,9 @@ def summarize(runs):
             left_init_mean=_mean_or_none(r["dead_at_init"]["left_fraction"] for r in rs),
             left_after_mean=_mean_or_none(r["dead_after"]["left_fraction"] for r in rs),
             zero_fraction_mean=statistics.fmean(r["dead_after"]["zero_fraction"] for r in rs),
+            # maxout's dead units are 0 by construction, tanh's and sigmoid's unmeasured
+            dead_measured=act in RECTIFIERS,
+            zeros_measured=act in TRACKED,
             # counts summed over seeds, for the dying table
             units_total=sum(r["dead_after"]["units"] for r in rs),
             dead_init_total=sum(r["dead_at_init"]["dead"] for r in rs),
@@ -526,16 +549,19 @@ def format_table(rows, epochs):
         if r["diverged"]:
             loss += f" (nan in {r['diverged']}/{r['seeds']})"
         ms = f"{r['epoch_ms_median']:.0f}" if r["epoch_ms_median"] is not None else "-"
-        dead = f"{_pct(r['dead_after_mean'])} ({_pct(r['dead_init_mean'])})"
-        if r["seeds"] > 1 and r["dead_after_max"] > r["dead_after_min"]:
-            dead += f"; {_pct(r['dead_after_min'], 0)}-{_pct(r['dead_after_max'], 0)}"
-        per_layer = " / ".join(f"{_pct(v, 0)}" for v in r["dead_after_layers"].values())
+        dead = per_layer = "-"
+        if r["dead_measured"]:
+            dead = f"{_pct(r['dead_after_mean'])} ({_pct(r['dead_init_mean'])})"
+            if r["seeds"] > 1 and r["dead_after_max"] > r["dead_after_min"]:
+                dead += f"; {_pct(r['dead_after_min'], 0)}-{_pct(r['dead_after_max'], 0)}"
+            per_layer = " / ".join(f"{_pct(v, 0)}" for v in r["dead_after_layers"].values())
+        zeros = _pct(r["zero_fraction_mean"], 0) if r["zeros_measured"] else "-"
         left = "-"
         if r["left_after_mean"] is not None:
             left = f"{_pct(r['left_after_mean'])} ({_pct(r['left_init_mean'])})"
         lines.append(f"| {r['setting']} | {LABELS[r['activation']]} | {r['params']:,} | {acc} | "
                      f"{_pct(r['train_acc_mean'])} | {hit} | {loss} | {ms} | {dead} | {per_layer} | {left} | "
-                     f"{_pct(r['zero_fraction_mean'], 0)} |")
+                     f"{zeros} |")
     return "\n".join(lines)
 
 
@@ -711,6 +737,30 @@ def check(runs, epochs, settings_by_name, pictures):
     return problems
 
 
+def environment(threads):
+    return dict(torch=torch.__version__, rectifiers=rectifiers.__version__,
+                build=rectifiers.build_info(), cpu=cpu_name(), cores=os.cpu_count(),
+                threads=threads, python=platform.python_version())
+
+
+def run_experiments(parser, args) -> int:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import study_experiments
+
+    try:
+        names = study_experiments.parse_names(args.experiment)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.seeds is not None and args.seeds < 1 or args.threads < 1:
+        parser.error("--seeds and --threads must be >= 1")
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    env = environment(args.threads)
+    print(f"rectifiers {env['rectifiers']} ({env['build']})")
+    print(f"torch {env['torch']}, {env['cpu']}, {env['cores']} cores, {args.threads} thread(s)")
+    return study_experiments.run(names, args, env)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -730,7 +780,14 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="a tiny configuration for tests: 1 epoch, 1 seed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--experiment", default=None, metavar="NAME",
+                        help="run one of the experiments on the chapter's open questions instead of "
+                             "the study (examples/study_experiments.py): gradients, sparsity, kink, bias, "
+                             "polarity, convex, forgetting, regularisation, a comma-separated list, or all; "
+                             "--quick, --seeds, --seed, --out, --threads and --no-progress apply")
     args = parser.parse_args(argv)
+    if args.experiment is not None:
+        return run_experiments(parser, args)
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 20)
     n_seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
     if epochs < 1 or n_seeds < 1 or args.threads < 1:
@@ -754,9 +811,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     seeds = [args.seed + i for i in range(n_seeds)]
-    env = dict(torch=torch.__version__, rectifiers=rectifiers.__version__,
-               build=rectifiers.build_info(), cpu=cpu_name(), cores=os.cpu_count(),
-               threads=args.threads, python=platform.python_version())
+    env = environment(args.threads)
     print(f"rectifiers {env['rectifiers']} ({env['build']})")
     print(f"torch {env['torch']}, {env['cpu']}, {env['cores']} cores, {args.threads} thread(s)")
     data = load_data(args.seed)

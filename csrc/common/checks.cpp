@@ -4,6 +4,7 @@
 
 #include <ATen/MemoryOverlap.h>
 #include <c10/util/Exception.h>
+#include <c10/util/StringUtil.h>
 #include <c10/util/TypeCast.h>
 
 #include <algorithm>
@@ -11,6 +12,11 @@
 #include <vector>
 
 namespace rectifiers::checks {
+
+std::string count_of(const c10::SymInt& count, const char* singular, const char* plural) {
+  const auto known = count.maybe_as_int();
+  return c10::str(count, " ", known && *known == 1 ? singular : plural);
+}
 
 void defined(const char* op, const at::Tensor& t, const char* arg) {
   TORCH_CHECK(t.defined(), "rectifiers::", op, ": ", arg, " is an undefined tensor");

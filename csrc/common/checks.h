@@ -6,7 +6,13 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/SymInt.h>
 
+#include <string>
+
 namespace rectifiers::checks {
+
+// A count and its noun for a message: "1 channel", "3 channels" (the plural
+// also for a symbolic count, whose value is not known).
+std::string count_of(const c10::SymInt& count, const char* singular, const char* plural);
 
 // A defined tensor (not a default-constructed at::Tensor).
 void defined(const char* op, const at::Tensor& t, const char* arg);

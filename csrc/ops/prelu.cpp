@@ -19,9 +19,11 @@ void prelu_weight(const char* op, const at::Tensor& x, const at::Tensor& weight)
   like(op, x, "input", weight, "weight");
   const c10::SymInt channels = x.dim() >= 2 ? x.sym_size(1) : c10::SymInt(1);
   const c10::SymInt count = weight.sym_numel();
-  TORCH_CHECK(count == 1 || count == channels, "rectifiers::", op, ": weight has ", count,
-              " elements, but it must have 1 or one per channel (input has ", channels,
-              " channels in dim 1, input shape ", x.sym_sizes(), ")");
+  TORCH_CHECK(count == 1 || count == channels, "rectifiers::", op, ": weight has ",
+              count_of(count, "element", "elements"),
+              ", but it must have 1 or one per channel (input has ",
+              count_of(channels, "channel", "channels"), " in dim 1, input shape ",
+              x.sym_sizes(), ")");
 }
 
 }  // namespace rectifiers::checks

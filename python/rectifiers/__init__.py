@@ -1,12 +1,14 @@
-"""rectifiers: ReLU, Leaky ReLU, PReLU, the absolute-value rectifier and maxout
-as PyTorch custom operators (``torch.ops.rectifiers.*``) with C++ autograd,
-CPU and CUDA kernels, and ``torch.nn``-style modules.
+"""rectifiers: ReLU, Leaky ReLU, PReLU, the absolute-value rectifier, maxout,
+ReLU6, RReLU, ELU, CELU and SELU as PyTorch custom operators
+(``torch.ops.rectifiers.*``) with C++ autograd, CPU and CUDA kernels, and
+``torch.nn``-style modules.
 
     import rectifiers
     model = rectifiers.convert(model)        # swap torch.nn activations for ours
     y = rectifiers.functional.maxout(x, pool_size=2)
 
-ONNX export: ``import rectifiers.onnx`` (not imported here; needs onnxscript).
+ONNX export: ``rectifiers.onnx`` (imported on first use, so that
+``import rectifiers`` needs neither onnx nor onnxscript).
 """
 
 import os
@@ -32,7 +34,7 @@ def _register_onnx():
 # A plain torch.onnx.export(..., dynamo=True) finds the ONNX translations.
 when_imported("torch.onnx._internal.exporter._registration", _register_onnx)
 
-from . import functional, nn  # noqa: E402
+from . import diagnostics, functional, nn  # noqa: E402
 from .convert import convert  # noqa: E402
 
 __version__ = "0.1.0"
@@ -49,4 +51,19 @@ def library_path() -> str:
     return os.path.join(os.path.dirname(_C.__file__), "librectifiers.so")
 
 
-__all__ = ["functional", "nn", "convert", "build_info", "library_path"]
+__all__ = ["functional", "nn", "convert", "diagnostics", "build_info", "library_path"]
+
+# Submodules imported on first access, as their imports are slow or optional.
+# Not in __all__: `from rectifiers import *` would import them.
+_LAZY = ("onnx",)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -27,31 +27,31 @@ _logger = logging.getLogger("rectifiers.convert")
 
 
 def _relu(m):
-    return _ours.ReLU(inplace=m.inplace)
+    return _ours.ReLU(inplace=bool(m.inplace))
 
 
 def _leaky_relu(m):
-    return _ours.LeakyReLU(negative_slope=m.negative_slope, inplace=m.inplace)
+    return _ours.LeakyReLU(negative_slope=m.negative_slope, inplace=bool(m.inplace))
 
 
 def _relu6(m):
-    return _ours.ReLU6(inplace=m.inplace)
+    return _ours.ReLU6(inplace=bool(m.inplace))
 
 
 def _rrelu(m):
-    return _ours.RReLU(lower=m.lower, upper=m.upper, inplace=m.inplace)
+    return _ours.RReLU(lower=m.lower, upper=m.upper, inplace=bool(m.inplace))
 
 
 def _elu(m):
-    return _ours.ELU(alpha=m.alpha, inplace=m.inplace)
+    return _ours.ELU(alpha=m.alpha, inplace=bool(m.inplace))
 
 
 def _celu(m):
-    return _ours.CELU(alpha=m.alpha, inplace=m.inplace)
+    return _ours.CELU(alpha=m.alpha, inplace=bool(m.inplace))
 
 
 def _selu(m):
-    return _ours.SELU(inplace=m.inplace)
+    return _ours.SELU(inplace=bool(m.inplace))
 
 
 def _prelu(m):
@@ -141,6 +141,8 @@ _FLOATING = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _DEVICES = ("cpu", "cuda", "meta")
 
 
+# torch takes any truthy inplace/training; so do the converted calls and
+# modules, which pass them on as bools.
 def _ours_can_run(input) -> bool:
     # Anything our ops do not take (integer tensors, other devices) stays torch's.
     return isinstance(input, Tensor) and input.dtype in _FLOATING and \
@@ -149,16 +151,16 @@ def _ours_can_run(input) -> bool:
 
 def _hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val == 0 and max_val == 6:
-        return _RF.relu6(input, inplace)
+        return _RF.relu6(input, bool(inplace))
     return NotImplemented
 
 
 def _leaky(input, negative_slope=0.01, inplace=False):
-    return _RF.leaky_relu(input, negative_slope, inplace)
+    return _RF.leaky_relu(input, negative_slope, bool(inplace))
 
 
 def _relu_fn(input, inplace=False):
-    return _RF.relu(input, inplace)
+    return _RF.relu(input, bool(inplace))
 
 
 def _relu_in_place(input):
@@ -172,23 +174,23 @@ def _prelu_fn(input, weight):
 
 
 def _rrelu_fn(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
-    return _RF.rrelu(input, lower, upper, training, inplace)
+    return _RF.rrelu(input, lower, upper, bool(training), bool(inplace))
 
 
 def _elu_fn(input, alpha=1.0, inplace=False):
-    return _RF.elu(input, alpha, inplace)
+    return _RF.elu(input, alpha, bool(inplace))
 
 
 def _celu_fn(input, alpha=1.0, inplace=False):
-    return _RF.celu(input, alpha, inplace)
+    return _RF.celu(input, alpha, bool(inplace))
 
 
 def _selu_fn(input, inplace=False):
-    return _RF.selu(input, inplace)
+    return _RF.selu(input, bool(inplace))
 
 
 def _relu6_fn(input, inplace=False):
-    return _RF.relu6(input, inplace)
+    return _RF.relu6(input, bool(inplace))
 
 
 # torch's function -> ours, with torch's argument names and defaults. The

@@ -184,9 +184,11 @@ class Tracker:
 
     def dead_units(self) -> Dict[str, Tensor]:
         """Module name -> indices (int64, on the CPU) of the units whose output
-        was positive on no example seen: for ReLU, ReLU6 and maxout, the units
-        that got no gradient; for the leaky kinds, units only ever on the left
-        side. Empty for a module that saw no batch."""
+        was positive on no example seen: for ReLU and ReLU6, the units that got
+        no gradient; for the leaky kinds, units only ever on the left side; for
+        maxout, units whose largest piece was never positive (the largest
+        piece always gets the gradient, so these still learn). Empty for a
+        module that saw no batch."""
         return {name: (torch.empty(0, dtype=torch.long) if layer.positive is None
                        else torch.nonzero(layer.positive == 0).flatten().cpu())
                 for name, layer in self.layers.items()}

@@ -144,14 +144,15 @@ TEST_P(ErrorsTest, MaxoutDimOutOfRange) {
 TEST_P(ErrorsTest, PreluWeightWrongSize) {
   auto x = torch::randn({2, 6, 3}, opts());
   auto w = torch::full({4}, 0.25, opts());
-  ExpectRejected([&] { rectifiers::prelu(x, w); }, "prelu", {"weight has 4 elements", "6"},
-                 {x, w});
+  ExpectRejected([&] { rectifiers::prelu(x, w); }, "prelu",
+                 {"weight has 4 elements", "input has 6 channels in dim 1"}, {x, w});
   auto w0 = torch::empty({0}, opts());
   ExpectRejected([&] { rectifiers::prelu(x, w0); }, "prelu", {"weight has 0 elements"}, {x});
   // A 1-D input has one channel, so a weight of 6 does not fit it.
   auto x1 = torch::randn({6}, opts());
   auto w6 = torch::full({6}, 0.25, opts());
-  ExpectRejected([&] { rectifiers::prelu(x1, w6); }, "prelu", {"weight has 6 elements"},
+  ExpectRejected([&] { rectifiers::prelu(x1, w6); }, "prelu",
+                 {"weight has 6 elements", "(input has 1 channel in dim 1, input shape [6])"},
                  {x1, w6});
 }
 

@@ -462,59 +462,111 @@ TEST(NnModules, CloneCopiesOptionsAndParametersDeeply) {
 
 // ---- printing --------------------------------------------------------------
 
-TEST(NnModules, PrettyPrintMirrorsPythonRepr) {
+// The text inside the parentheses is the Python module's extra_repr(), char for
+// char: tests/python/test_modules.py holds the same strings (PRINTED) and the
+// same float table (PYTHON_FLOATS).
+TEST(NnModules, PrettyPrintIsPythonsExtraRepr) {
+  // Defaults.
   EXPECT_EQ(Printed(*rnn::ReLU()), "rectifiers::nn::ReLU()");
-  EXPECT_EQ(Printed(*rnn::ReLU(true)), "rectifiers::nn::ReLU(inplace=true)");
   EXPECT_EQ(Printed(*rnn::LeakyReLU()), "rectifiers::nn::LeakyReLU(negative_slope=0.01)");
-  EXPECT_EQ(Printed(*rnn::LeakyReLU(rnn::LeakyReLUOptions().negative_slope(0.2).inplace(true))),
-            "rectifiers::nn::LeakyReLU(negative_slope=0.2, inplace=true)");
-  EXPECT_EQ(Printed(*rnn::PReLU(rnn::PReLUOptions().num_parameters(6))),
-            "rectifiers::nn::PReLU(num_parameters=6)");
+  EXPECT_EQ(Printed(*rnn::PReLU()), "rectifiers::nn::PReLU(num_parameters=1)");
   EXPECT_EQ(Printed(*rnn::AbsRectifier()), "rectifiers::nn::AbsRectifier()");
+  EXPECT_EQ(Printed(*rnn::ReLU6()), "rectifiers::nn::ReLU6()");
+  EXPECT_EQ(Printed(*rnn::RReLU()), "rectifiers::nn::RReLU(lower=0.125, upper=0.3333333333333333)");
+  EXPECT_EQ(Printed(*rnn::ELU()), "rectifiers::nn::ELU(alpha=1.0)");
+  EXPECT_EQ(Printed(*rnn::CELU()), "rectifiers::nn::CELU(alpha=1.0)");
+  EXPECT_EQ(Printed(*rnn::SELU()), "rectifiers::nn::SELU()");
   EXPECT_EQ(Printed(*rnn::Maxout(2)), "rectifiers::nn::Maxout(pool_size=2, dim=1)");
+  EXPECT_EQ(Printed(*rnn::MaxoutLinear(5, 4, 3)),
+            "rectifiers::nn::MaxoutLinear(in_features=5, out_features=4, pool_size=3, bias=True)");
+
+  // Every option set otherwise, with floats Python writes in each of its layouts.
+  EXPECT_EQ(Printed(*rnn::ReLU(true)), "rectifiers::nn::ReLU(inplace=True)");
+  EXPECT_EQ(Printed(*rnn::LeakyReLU(rnn::LeakyReLUOptions().negative_slope(1e-05).inplace(true))),
+            "rectifiers::nn::LeakyReLU(negative_slope=1e-05, inplace=True)");
+  EXPECT_EQ(Printed(*rnn::PReLU(rnn::PReLUOptions().num_parameters(6).init(0.1))),
+            "rectifiers::nn::PReLU(num_parameters=6)");
+  EXPECT_EQ(Printed(*rnn::ReLU6(true)), "rectifiers::nn::ReLU6(inplace=True)");
+  EXPECT_EQ(Printed(*rnn::RReLU(rnn::RReLUOptions().lower(0.1).upper(0.1 + 0.2).inplace(true))),
+            "rectifiers::nn::RReLU(lower=0.1, upper=0.30000000000000004, inplace=True)");
+  EXPECT_EQ(Printed(*rnn::ELU(rnn::ELUOptions().alpha(100000.0).inplace(true))),
+            "rectifiers::nn::ELU(alpha=100000.0, inplace=True)");
+  EXPECT_EQ(Printed(*rnn::CELU(rnn::CELUOptions().alpha(1e16).inplace(true))),
+            "rectifiers::nn::CELU(alpha=1e+16, inplace=True)");
+  EXPECT_EQ(Printed(*rnn::ELU(rnn::ELUOptions().alpha(-2))), "rectifiers::nn::ELU(alpha=-2.0)");
+  EXPECT_EQ(Printed(*rnn::SELU(true)), "rectifiers::nn::SELU(inplace=True)");
   EXPECT_EQ(Printed(*rnn::Maxout(rnn::MaxoutOptions(3).dim(-1))),
             "rectifiers::nn::Maxout(pool_size=3, dim=-1)");
-  EXPECT_EQ(Printed(*rnn::MaxoutLinear(5, 4, 3)),
-            "rectifiers::nn::MaxoutLinear(in_features=5, out_features=4, pool_size=3, bias=true)");
   EXPECT_EQ(Printed(*rnn::MaxoutLinear(rnn::MaxoutLinearOptions(5, 4, 3).bias(false))),
-            "rectifiers::nn::MaxoutLinear(in_features=5, out_features=4, pool_size=3, bias=false)");
+            "rectifiers::nn::MaxoutLinear(in_features=5, out_features=4, pool_size=3, bias=False)");
 
-  // Where torch::nn has the twin, ours prints what it prints.
-  EXPECT_EQ(Printed(*rnn::ReLU()), AsOurs(Printed(*torch::nn::ReLU())));
-  EXPECT_EQ(Printed(*rnn::ReLU(true)), AsOurs(Printed(*torch::nn::ReLU(true))));
-  EXPECT_EQ(Printed(*rnn::LeakyReLU()), AsOurs(Printed(*torch::nn::LeakyReLU())));
-  EXPECT_EQ(Printed(*rnn::LeakyReLU(rnn::LeakyReLUOptions().negative_slope(0.2).inplace(true))),
-            AsOurs(Printed(*torch::nn::LeakyReLU(
-                torch::nn::LeakyReLUOptions().negative_slope(0.2).inplace(true)))));
+  // The class names are torch::nn's, in our namespace, where torch::nn has the
+  // twin (what follows differs: torch::nn writes alpha=1 and inplace=true).
+  const auto name = [](const std::string& printed) { return printed.substr(0, printed.find('(')); };
+  EXPECT_EQ(name(Printed(*rnn::ReLU())), AsOurs(name(Printed(*torch::nn::ReLU()))));
+  EXPECT_EQ(name(Printed(*rnn::LeakyReLU())), AsOurs(name(Printed(*torch::nn::LeakyReLU()))));
+  EXPECT_EQ(name(Printed(*rnn::PReLU())), AsOurs(name(Printed(*torch::nn::PReLU()))));
+  EXPECT_EQ(name(Printed(*rnn::ReLU6())), AsOurs(name(Printed(*torch::nn::ReLU6()))));
+  EXPECT_EQ(name(Printed(*rnn::RReLU())), AsOurs(name(Printed(*torch::nn::RReLU()))));
+  EXPECT_EQ(name(Printed(*rnn::ELU())), AsOurs(name(Printed(*torch::nn::ELU()))));
+  EXPECT_EQ(name(Printed(*rnn::CELU())), AsOurs(name(Printed(*torch::nn::CELU()))));
+  EXPECT_EQ(name(Printed(*rnn::SELU())), AsOurs(name(Printed(*torch::nn::SELU()))));
+  // PReLU prints its count as torch::nn::PReLU does; it has no float to print.
   EXPECT_EQ(Printed(*rnn::PReLU(rnn::PReLUOptions().num_parameters(6))),
             AsOurs(Printed(*torch::nn::PReLU(torch::nn::PReLUOptions().num_parameters(6)))));
-
-  EXPECT_EQ(Printed(*rnn::ReLU6()), "rectifiers::nn::ReLU6()");
-  EXPECT_EQ(Printed(*rnn::ReLU6(true)), "rectifiers::nn::ReLU6(inplace=true)");
-  EXPECT_EQ(Printed(*rnn::ELU()), "rectifiers::nn::ELU(alpha=1)");
-  EXPECT_EQ(Printed(*rnn::ELU(rnn::ELUOptions().alpha(0.5).inplace(true))),
-            "rectifiers::nn::ELU(alpha=0.5, inplace=true)");
-  EXPECT_EQ(Printed(*rnn::CELU(rnn::CELUOptions().alpha(2.5))), "rectifiers::nn::CELU(alpha=2.5)");
-  EXPECT_EQ(Printed(*rnn::SELU(true)), "rectifiers::nn::SELU(inplace=true)");
-  EXPECT_EQ(Printed(*rnn::SELU()), "rectifiers::nn::SELU()");
-  for (bool inplace : {false, true}) {
-    EXPECT_EQ(Printed(*rnn::ReLU6(inplace)), AsOurs(Printed(*torch::nn::ReLU6(inplace))));
-    EXPECT_EQ(Printed(*rnn::SELU(inplace)), AsOurs(Printed(*torch::nn::SELU(inplace))));
-    for (double alpha : {1.0, 0.5, -2.0}) {
-      EXPECT_EQ(Printed(*rnn::ELU(rnn::ELUOptions().alpha(alpha).inplace(inplace))),
-                AsOurs(Printed(*torch::nn::ELU(torch::nn::ELUOptions().alpha(alpha).inplace(inplace)))));
-      EXPECT_EQ(Printed(*rnn::CELU(rnn::CELUOptions().alpha(alpha).inplace(inplace))),
-                AsOurs(Printed(*torch::nn::CELU(torch::nn::CELUOptions().alpha(alpha).inplace(inplace)))));
-    }
-  }
 
   std::ostringstream nested;
   nested << *torch::nn::Sequential(rnn::MaxoutLinear(5, 6, 2), rnn::Maxout(2));
   EXPECT_NE(nested.str().find("(0): rectifiers::nn::MaxoutLinear(in_features=5, out_features=6, "
-                              "pool_size=2, bias=true)\n  (1): rectifiers::nn::Maxout(pool_size=2, "
+                              "pool_size=2, bias=True)\n  (1): rectifiers::nn::Maxout(pool_size=2, "
                               "dim=1)"),
             std::string::npos)
       << nested.str();
+}
+
+// Python's repr() of each double (tests/python/test_modules.py's PYTHON_FLOATS
+// checks these strings against repr itself): shortest round-trip digits,
+// positional from 1e-4 up to below 1e16, scientific outside, inf, nan.
+TEST(NnModules, FloatsArePrintedAsPythonReprs) {
+  const std::vector<std::pair<double, std::string>> floats = {
+      {0.0, "0.0"},
+      {-0.0, "-0.0"},
+      {1.0, "1.0"},
+      {-2.0, "-2.0"},
+      {2.5, "2.5"},
+      {0.01, "0.01"},
+      {0.1, "0.1"},
+      {0.1 + 0.2, "0.30000000000000004"},
+      {1.0 / 3.0, "0.3333333333333333"},
+      {0.125, "0.125"},
+      {1e-05, "1e-05"},
+      {0.0001, "0.0001"},
+      {0.00012345, "0.00012345"},
+      {0.000100000001, "0.000100000001"},
+      {1.0000000000000003e-05, "1.0000000000000003e-05"},
+      {-1.5e-07, "-1.5e-07"},
+      {100000.0, "100000.0"},
+      {123456.789, "123456.789"},
+      {-1234.5678, "-1234.5678"},
+      {1e15, "1000000000000000.0"},
+      {9999999999999998.0, "9999999999999998.0"},
+      {9007199254740993.0, "9007199254740992.0"},
+      {1e16, "1e+16"},
+      {1.2345678901234567e16, "1.2345678901234568e+16"},
+      {1e22, "1e+22"},
+      {1e100, "1e+100"},
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {2.2250738585072014e-308, "2.2250738585072014e-308"},
+      {5e-324, "5e-324"},
+      {INFINITY, "inf"},
+      {-INFINITY, "-inf"},
+      {NAN, "nan"},
+  };
+  for (const auto& [value, repr] : floats) {
+    EXPECT_EQ(rnn::detail::python_float(value), repr);
+    EXPECT_EQ(Printed(*rnn::ELU(rnn::ELUOptions().alpha(value))),
+              "rectifiers::nn::ELU(alpha=" + repr + ")");
+  }
 }
 
 // ---- serialization ---------------------------------------------------------
@@ -624,6 +676,47 @@ TEST(NnModules, BadOptionsThrowNamingModuleAndValue) {
       {"rectifiers::celu_: alpha must not be 0"}));
   EXPECT_TRUE(ThrowsWith([] { rnn::ReLU6()->forward(torch::ones({2, 6}, torch::kLong)); },
                          {"rectifiers::relu6", "Long"}));
+}
+
+// Each message exactly, as tests/python/test_errors.py expects it of the
+// Python module (BAD_MODULE_VALUES there).
+TEST(NnModules, BadOptionsGiveThePythonModulesMessages) {
+  const auto message = [](const std::function<void()>& build) -> std::string {
+    try {
+      build();
+    } catch (const c10::ValueError& e) {
+      return e.what_without_backtrace();
+    } catch (const std::exception& e) {
+      return std::string("not a c10::ValueError: ") + e.what();
+    }
+    return "did not throw";
+  };
+  EXPECT_EQ(message([] { rnn::PReLU(rnn::PReLUOptions().num_parameters(0)); }),
+            "PReLU: num_parameters must be >= 1, but got 0");
+  EXPECT_EQ(message([] { rnn::PReLU(rnn::PReLUOptions().num_parameters(-3).init(0.5)); }),
+            "PReLU: num_parameters must be >= 1, but got -3");
+  EXPECT_EQ(message([] { rnn::Maxout(rnn::MaxoutOptions(0)); }),
+            "Maxout: pool_size must be >= 1, but got 0");
+  EXPECT_EQ(message([] { rnn::Maxout(rnn::MaxoutOptions(-2).dim(3)); }),
+            "Maxout: pool_size must be >= 1, but got -2");
+  EXPECT_EQ(message([] { rnn::Maxout(rnn::MaxoutOptions(int64_t{1} << 31)); }),
+            "Maxout: pool_size must be <= 2147483647, but got 2147483648");
+  EXPECT_EQ(message([] { rnn::MaxoutLinear(4, 3, 0); }),
+            "MaxoutLinear: pool_size must be >= 1, but got 0");
+  EXPECT_EQ(message([] { rnn::MaxoutLinear(4, 3, int64_t{1} << 31); }),
+            "MaxoutLinear: pool_size must be <= 2147483647, but got 2147483648");
+  EXPECT_EQ(message([] { rnn::MaxoutLinear(-1, 3, 2); }),
+            "MaxoutLinear: in_features must be >= 0, but got -1");
+  EXPECT_EQ(message([] { rnn::MaxoutLinear(4, -2, 2); }),
+            "MaxoutLinear: out_features must be >= 0, but got -2");
+  // pool_size first, then in_features, then out_features.
+  EXPECT_EQ(message([] { rnn::MaxoutLinear(-1, -2, 0); }),
+            "MaxoutLinear: pool_size must be >= 1, but got 0");
+  EXPECT_EQ(message([] { rnn::MaxoutLinear(-1, -2, 2); }),
+            "MaxoutLinear: in_features must be >= 0, but got -1");
+  EXPECT_EQ(message([] { rnn::MaxoutLinear(4, int64_t{1} << 33, 2147483647); }),
+            "MaxoutLinear: out_features * pool_size must be <= 9223372036854775807, but got "
+            "8589934592 * 2147483647");
 }
 
 }  // namespace

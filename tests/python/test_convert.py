@@ -274,3 +274,14 @@ def test_refuses_scripted_compiled_and_exported():
         rectifiers.convert(torch.compile(model))
     with pytest.raises(TypeError, match=re.escape("torch.export.export(rectifiers.convert(model), args)")):
         rectifiers.convert(torch.export.export(model, (torch.randn(1, 2),)))
+
+
+def test_truthy_flags_are_taken_as_torch_takes_them():
+    class Truthy(torch.nn.Module):
+        def forward(self, x):
+            return F.relu(x, inplace=1) + F.rrelu(x, training=0)
+
+    model = rectifiers.convert(torch.nn.Sequential(torch.nn.ReLU(inplace=1), Truthy()))
+    assert type(model[0]) is rn.ReLU and model[0].inplace is True
+    x = torch.tensor([-1.0, 2.0])
+    assert torch.equal(model(x.clone()), torch.tensor([0.0, 4.0]))

@@ -1,18 +1,27 @@
 """The installed C++ package: `cmake --install` of the C++ build
-(RECTIFIERS_CPP_BUILD), then the separate project examples/cpp/train_package
-configured against the install prefix with find_package(Torch) and
-find_package(rectifiers), built and run: it trains a model made of
-rectifiers::nn modules, and a program of it that only torch::jit::load's a
-model scripted here (calling nothing of the library) runs our ops.
+(RECTIFIERS_CPP_BUILD), then
 
-Install, configure and build happen once per session (about a minute, most
-of it compiling against the LibTorch headers)."""
+- README's recipe ("Using it from a C++ program"), taken from README.md so
+  that it cannot drift: its CMakeLists.txt and main.cpp, built and run with
+  the commands it gives, which need no CUDA toolkit;
+- the separate project examples/cpp/train_package, which calls
+  find_package(Torch) itself (with LibTorch's CUDA hints) before
+  find_package(rectifiers): it trains a model made of every rectifiers::nn
+  module, and a program of it that only torch::jit::load's a model scripted
+  here (calling nothing of the library) runs our ops;
+- the RUNPATH of the installed and of the build tree's library.
+
+Install, configure and build happen once per session (about a minute for
+each project, most of it compiling against the LibTorch headers)."""
 
 import glob
 import os
+import pathlib
 import re
 import shutil
+import signal
 import subprocess
+import sys
 
 import pytest
 import torch
@@ -21,6 +30,8 @@ from rectifiers import nn as rn
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLE = os.path.join(ROOT, "examples", "cpp", "train_package")
+README = os.path.join(ROOT, "README.md")
+BUILD = os.path.abspath(os.environ.get("RECTIFIERS_CPP_BUILD", os.path.join(ROOT, "build")))
 
 # torch.jit is deprecated in favour of torch.compile/export, yet supported.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:FutureWarning")
@@ -33,9 +44,9 @@ def run(cmd, **kwargs):
 
 
 def libtorch_cuda_hints():
-    """What LibTorch's own CMake config needs with pip's CUDA torch, for any
-    consumer (README, "Using it from a C++ program"): the toolkit, and nvrtc
-    from the pip wheels."""
+    """What LibTorch's own CMake config needs with pip's CUDA torch in a
+    project that calls find_package(Torch) itself (README, "Using it from a
+    C++ program"): the toolkit, and nvrtc from the pip wheels."""
     if torch.version.cuda is None:
         return []
     hints = []
@@ -51,20 +62,24 @@ def libtorch_cuda_hints():
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory):
-    """The install prefix and the example's build directory."""
-    build = os.path.abspath(os.environ.get("RECTIFIERS_CPP_BUILD", os.path.join(ROOT, "build")))
-    if not os.path.isfile(os.path.join(build, "librectifiers.so")):
-        pytest.skip(f"C++ build not found in {build} (run scripts/setup.sh)")
+def installed(tmp_path_factory):
+    """The install prefix."""
+    if not os.path.isfile(os.path.join(BUILD, "librectifiers.so")):
+        pytest.skip(f"C++ build not found in {BUILD} (run scripts/setup.sh)")
     for tool in ("cmake", "ninja"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not found")
-    root = tmp_path_factory.mktemp("cpp_package")
-    prefix, consumer = root / "prefix", root / "consumer"
-    run(["cmake", "--install", build, "--prefix", prefix], timeout=120)
+    prefix = tmp_path_factory.mktemp("cpp_package") / "prefix"
+    run(["cmake", "--install", BUILD, "--prefix", prefix], timeout=120)
     config = prefix / "lib" / "cmake" / "rectifiers" / "rectifiersConfig.cmake"
-    assert config.is_file(), f"{build} installs no package config: reconfigure it with CMake"
+    assert config.is_file(), f"{BUILD} installs no package config: reconfigure it with CMake"
+    return prefix
 
+
+@pytest.fixture(scope="module")
+def package(installed, readme_started, tmp_path_factory):
+    """The install prefix and the example's build directory."""
+    prefix, consumer = installed, tmp_path_factory.mktemp("train_package")
     env = dict(os.environ)
     env.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")
     run(["cmake", "-S", EXAMPLE, "-B", consumer, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
@@ -74,8 +89,8 @@ def package(tmp_path_factory):
     return prefix, consumer
 
 
-def test_install_tree(package):
-    prefix, _ = package
+def test_install_tree(installed):
+    prefix = installed
     for path in ["include/rectifiers/rectifiers.h", "include/rectifiers/nn.h", "lib/librectifiers.so",
                  "lib/cmake/rectifiers/rectifiersConfig.cmake",
                  "lib/cmake/rectifiers/rectifiersConfigVersion.cmake",
@@ -92,11 +107,19 @@ def test_train_example_learns_and_reloads(package, tmp_path):
                        timeout=120, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
-    # The model really is made of our modules.
-    for module in ["MaxoutLinear(in_features=2, out_features=32, pool_size=3, bias=true)",
-                   "PReLU(num_parameters=32)", "LeakyReLU(negative_slope=0.1)",
-                   "Maxout(pool_size=2, dim=1)", "AbsRectifier()", "ReLU(inplace=true)"]:
-        assert f"rectifiers::nn::{module}" in out, module
+    # The model really is made of our modules, every one of them (the
+    # README says so), with the options the example gives.
+    printed = re.findall(r"^  \(\d+\): rectifiers::nn::(\w+)\((.*)\)$", out, re.M)
+    assert sorted(name for name, _ in printed) == sorted(rn.__all__), out
+    options = dict(printed)
+    assert options["MaxoutLinear"] == "in_features=2, out_features=32, pool_size=3, bias=True"
+    assert options["ReLU"] == "inplace=True"
+    assert options["PReLU"] == "num_parameters=32"
+    assert options["LeakyReLU"] == "negative_slope=0.1"
+    assert options["Maxout"] == "pool_size=2, dim=1"
+    assert options["AbsRectifier"] == options["SELU"] == options["ReLU6"] == ""
+    assert options["ELU"] == options["CELU"] == "alpha=0.5"
+    assert options["RReLU"] == "lower=0.1, upper=0.3"
     losses = [float(v) for v in re.findall(r"^step +\d+ +loss ([0-9.]+)$", out, re.M)]
     assert len(losses) >= 3, out
     assert losses[-1] < 0.5 * losses[0], losses
@@ -147,3 +170,118 @@ def test_jit_load_only_consumer_runs_the_ops(package, tmp_path):
     with torch.no_grad():
         expected = model(x)
     torch.testing.assert_close(torch.load(out_path), expected, rtol=1e-6, atol=1e-6)
+
+
+def readme_recipe():
+    """README's C++ recipe: its CMakeLists.txt, its main.cpp, and the commands
+    it runs in the project's directory (those after its `cd`)."""
+    with open(README) as f:
+        text = f.read()
+    section = text[text.index("### Using it from a C++ program"):]
+    section = section[:section.index("\n## ")]
+    blocks = {}
+    for match in re.finditer(r"^```(\w+)\n(.*?)^```$", section, re.M | re.S):
+        blocks.setdefault(match.group(1), match.group(2))  # the first of each kind
+    commands = blocks["bash"].splitlines()
+    cd = next(i for i, line in enumerate(commands) if line.startswith("cd "))
+    return blocks["cmake"], blocks["cpp"], "\n".join(commands[cd + 1:]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def readme_started(installed, tmp_path_factory):
+    """README's project, its commands started in the background against the
+    install: (its directory, the running commands, their output file). The
+    package fixture starts this first, so that the one-file build compiles
+    on the core that train_package's build leaves idle."""
+    cmakelists, main_cpp, commands = readme_recipe()
+    app = tmp_path_factory.mktemp("my_app")
+    (app / "CMakeLists.txt").write_text(cmakelists)
+    (app / "main.cpp").write_text(main_cpp)
+    # The commands' `python` is this interpreter, whatever PATH says.
+    env = dict(os.environ, PREFIX=str(installed),
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    output = tmp_path_factory.mktemp("my_app_output") / "commands.log"
+    with open(output, "w") as log:
+        proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", commands], cwd=app, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    yield app, proc, output
+    if proc.poll() is None:  # a run that never needed the result
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def readme_app(readme_started):
+    """README's project, built and run by README's commands: (its directory,
+    what the commands printed)."""
+    app, proc, output = readme_started
+    try:
+        proc.wait(timeout=900)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    out = output.read_text()
+    assert proc.returncode == 0, f"README's commands failed ({proc.returncode}):\n{readme_recipe()[2]}\n{out}"
+    return app, out
+
+
+def test_readme_recipe_needs_no_cuda_toolkit(readme_app):
+    app, _ = readme_app
+    _, _, commands = readme_recipe()
+    configure = next(line for line in commands.splitlines() if line.startswith("cmake -S"))
+    assert "CUDA" not in configure
+    cache = (app / "build" / "CMakeCache.txt").read_text()
+    # LibTorch's CUDA detection never ran: it would have left these behind.
+    for variable in ("CUDA_TOOLKIT_ROOT_DIR", "CMAKE_CUDA_COMPILER", "CUDAToolkit_",
+                     "CUDA_NVRTC_LIB"):
+        assert variable not in cache, variable
+    if torch.version.cuda is not None:
+        assert "libc10_cuda.so" in cache  # it is this CUDA LibTorch that was found
+
+
+def test_readme_recipe_runs(readme_app):
+    app, out = readme_app
+    # After CMake's and ninja's lines: net->forward's sizes, then the scripted
+    # model's output on a batch of 2.
+    assert re.search(r"^\[4, 4\]\n(?:.*\n){2}\[ CPUFloatType\{2,3\} \]\n\Z", out, re.M), out
+    exe = app / "build" / "my_app"
+    ldd = run(["ldd", exe]).stdout
+    assert "not found" not in ldd, ldd
+    assert "librectifiers.so => " in ldd, ldd
+
+
+def test_readme_main_validates_its_argument(readme_app, tmp_path):
+    app, _ = readme_app
+    exe = app / "build" / "my_app"
+    r = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr == f"usage: {exe} MODEL.pt  (a model scripted in Python)\n"
+    assert r.stdout == ""
+    missing = tmp_path / "missing.pt"
+    r = subprocess.run([exe, missing], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.startswith(f"cannot load {missing}: "), r.stderr
+
+
+def runpath(library):
+    dynamic = run(["readelf", "-d", library]).stdout
+    paths = re.findall(r"\((?:RUNPATH|RPATH)\)\s+Library r(?:un)?path: \[(.*)\]", dynamic)
+    assert len(paths) == 1, dynamic
+    return paths[0].split(":"), re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", dynamic)
+
+
+@pytest.mark.parametrize("where", ["installed", "build tree"])
+def test_runpath_holds_existing_directories_only(where, installed):
+    library = (installed / "lib" if where == "installed" else pathlib.Path(BUILD)) / "librectifiers.so"
+    entries, needed = runpath(library)
+    for entry in entries:
+        # An empty entry is the current directory to the dynamic loader.
+        assert entry and os.path.isdir(entry), f"{library}: RUNPATH entry {entry!r} in {entries}"
+    torch_lib = os.path.realpath(os.path.join(os.path.dirname(torch.__file__), "lib"))
+    assert torch_lib in {os.path.realpath(entry) for entry in entries}, entries
+    # Each LibTorch or CUDA library it needs is in one of them, so nothing
+    # needs LD_LIBRARY_PATH.
+    ours = [lib for lib in needed if lib.startswith(("libtorch", "libc10", "libcudart", "libnvrtc"))]
+    assert "libtorch.so" in ours, needed
+    for lib in ours:
+        assert any(os.path.isfile(os.path.join(entry, lib)) for entry in entries), (lib, entries)

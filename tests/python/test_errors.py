@@ -1,10 +1,16 @@
 """Bad input (docs/semantics.md, "Bad input"): every misuse is a RuntimeError whose message names the
 op (``rectifiers::<op>``) and the offending value, and no input is modified by
 a failed call. Messages are the ones in csrc/common/checks.cpp, the op files
-(csrc/ops/<op>.cpp) and their autograd kernels (csrc/ops/autograd/)."""
+(csrc/ops/<op>.cpp) and their autograd kernels (csrc/ops/autograd/). At the end:
+the Python side's own refusals, a module's bad options (ValueError, as csrc/nn.h)
+and arguments of a wrong type (TypeError), and the lazy rectifiers.onnx."""
 
+import contextlib
 import math
 import re
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import torch
@@ -399,9 +405,21 @@ def test_prelu_weight_wrong_numel(op, shape, wnumel, channels):
     x = torch.randn(shape)
     w = torch.full((wnumel,), 0.25)
     shape_str = "[" + ", ".join(map(str, shape)) + "]"
+    channels_str = "1 channel" if channels == 1 else f"{channels} channels"
     raises_unmodified(msg(op, f"weight has {wnumel} elements, but it must have 1 or one per channel "
-                              f"(input has {channels} channels in dim 1, input shape {shape_str})"),
+                              f"(input has {channels_str} in dim 1, input shape {shape_str})"),
                       lambda: PRELU_OPS[op](x, w), x, w)
+
+
+@pytest.mark.parametrize("op", list(PRELU_OPS))
+def test_prelu_counts_are_singular_for_one(op):
+    x = torch.randn(2, 1, 3)
+    w = torch.full((3,), 0.25)
+    with pytest.raises(RuntimeError) as error:
+        PRELU_OPS[op](x, w)
+    assert str(error.value).splitlines()[0] == (
+        f"rectifiers::{op}: weight has 3 elements, but it must have 1 or one per channel "
+        "(input has 1 channel in dim 1, input shape [2, 1, 3])")
 
 
 @pytest.mark.parametrize("op", list(PRELU_OPS))
@@ -606,3 +624,242 @@ def test_meta_refuses_as_cpu(case):
     first_line = lambda e: str(e.value).splitlines()[0]  # noqa: E731
     assert first_line(cpu).startswith("rectifiers::"), first_line(cpu)
     assert first_line(meta) == first_line(cpu)
+
+
+# ---------------------------------------------------------------------------
+# Module constructors: the checks of their C++ twins (csrc/nn.h), with the same
+# messages (tests/cpp/nn_test.cpp's BadOptionsGiveThePythonModulesMessages holds
+# the same strings); a wrong type is a TypeError, which C++'s types rule out.
+
+from rectifiers import nn as rn  # noqa: E402
+
+BAD_MODULE_VALUES = [
+    (lambda: rn.PReLU(0), "PReLU: num_parameters must be >= 1, but got 0"),
+    (lambda: rn.PReLU(-3, init=0.5), "PReLU: num_parameters must be >= 1, but got -3"),
+    (lambda: rn.Maxout(0), "Maxout: pool_size must be >= 1, but got 0"),
+    (lambda: rn.Maxout(-2, dim=3), "Maxout: pool_size must be >= 1, but got -2"),
+    (lambda: rn.Maxout(2**31), "Maxout: pool_size must be <= 2147483647, but got 2147483648"),
+    (lambda: rn.MaxoutLinear(4, 3, 0), "MaxoutLinear: pool_size must be >= 1, but got 0"),
+    (lambda: rn.MaxoutLinear(4, 3, 2**31),
+     "MaxoutLinear: pool_size must be <= 2147483647, but got 2147483648"),
+    (lambda: rn.MaxoutLinear(-1, 3, 2), "MaxoutLinear: in_features must be >= 0, but got -1"),
+    (lambda: rn.MaxoutLinear(4, -2, 2), "MaxoutLinear: out_features must be >= 0, but got -2"),
+    # C++'s order: pool_size, in_features, out_features
+    (lambda: rn.MaxoutLinear(-1, -2, 0), "MaxoutLinear: pool_size must be >= 1, but got 0"),
+    (lambda: rn.MaxoutLinear(-1, -2, 2), "MaxoutLinear: in_features must be >= 0, but got -1"),
+    (lambda: rn.MaxoutLinear(4, 2**33, 2**31 - 1),
+     "MaxoutLinear: out_features * pool_size must be <= 9223372036854775807, but got "
+     "8589934592 * 2147483647"),
+]
+
+
+@pytest.mark.parametrize("build,message", BAD_MODULE_VALUES, ids=[m for _, m in BAD_MODULE_VALUES])
+def test_module_bad_value_is_cpp_value_error(build, message):
+    with pytest.raises(ValueError) as error:
+        build()
+    assert str(error.value) == message
+
+
+BAD_MODULE_TYPES = [
+    (lambda: rn.PReLU(2.5), "PReLU: num_parameters must be an int, but got float"),
+    (lambda: rn.PReLU(True), "PReLU: num_parameters must be an int, but got bool"),
+    (lambda: rn.PReLU(3, init="0.25"), "PReLU: init must be a float or an int, but got str"),
+    (lambda: rn.Maxout("2"), "Maxout: pool_size must be an int, but got str"),
+    (lambda: rn.Maxout(2.0), "Maxout: pool_size must be an int, but got float"),
+    (lambda: rn.Maxout(True), "Maxout: pool_size must be an int, but got bool"),
+    (lambda: rn.Maxout(2, dim=None), "Maxout: dim must be an int, but got None"),
+    (lambda: rn.MaxoutLinear(3.0, 2, 2), "MaxoutLinear: in_features must be an int, but got float"),
+    (lambda: rn.MaxoutLinear(3, "2", 2), "MaxoutLinear: out_features must be an int, but got str"),
+    (lambda: rn.MaxoutLinear(3, 2, False), "MaxoutLinear: pool_size must be an int, but got bool"),
+    (lambda: rn.MaxoutLinear(3, 2, 2, bias=1), "MaxoutLinear: bias must be a bool, but got int"),
+    # a type error before any bad value, whichever argument holds it
+    (lambda: rn.MaxoutLinear(-1, 2, 2.0), "MaxoutLinear: pool_size must be an int, but got float"),
+    (lambda: rn.ReLU(1), "ReLU: inplace must be a bool, but got int"),
+    (lambda: rn.ReLU6("yes"), "ReLU6: inplace must be a bool, but got str"),
+    (lambda: rn.SELU(None), "SELU: inplace must be a bool, but got None"),
+    (lambda: rn.LeakyReLU("0.1"),
+     "LeakyReLU: negative_slope must be a float or an int, but got str"),
+    (lambda: rn.LeakyReLU(True),
+     "LeakyReLU: negative_slope must be a float or an int, but got bool"),
+    (lambda: rn.LeakyReLU(0.1, 0), "LeakyReLU: inplace must be a bool, but got int"),
+    (lambda: rn.RReLU(None), "RReLU: lower must be a float or an int, but got None"),
+    (lambda: rn.RReLU(0.1, torch.tensor(0.3)),
+     "RReLU: upper must be a float or an int, but got torch.Tensor"),
+    (lambda: rn.RReLU(0.1, 0.3, 1), "RReLU: inplace must be a bool, but got int"),
+    (lambda: rn.ELU(1.0, 0.5), "ELU: inplace must be a bool, but got float"),
+    (lambda: rn.ELU([1.0]), "ELU: alpha must be a float or an int, but got list"),
+    (lambda: rn.CELU(1j), "CELU: alpha must be a float or an int, but got complex"),
+]
+
+
+@pytest.mark.parametrize("build,message", BAD_MODULE_TYPES, ids=[m for _, m in BAD_MODULE_TYPES])
+def test_module_bad_type_is_type_error(build, message):
+    with pytest.raises(TypeError) as error:
+        build()
+    assert str(error.value) == message
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.*` is deprecated:FutureWarning")
+def test_module_arguments_torch_nn_takes_are_taken():
+    np = pytest.importorskip("numpy")
+    # ints where floats are expected, as torch.nn takes them; stored as floats,
+    # as C++ stores doubles, so the modules script
+    for module, attr in [(rn.LeakyReLU(1), "negative_slope"), (rn.ELU(-2), "alpha"),
+                         (rn.CELU(2), "alpha"), (rn.RReLU(0, 1), "lower"),
+                         (rn.RReLU(0, 1), "upper"), (rn.PReLU(2, init=1), "init"),
+                         (rn.LeakyReLU(np.float32(0.5)), "negative_slope")]:
+        assert type(getattr(module, attr)) is float, (module, attr)
+    assert type(rn.PReLU(np.int64(3)).num_parameters) is int
+    assert rn.PReLU(np.int64(3)).weight.shape == (3,)
+    assert type(rn.Maxout(np.int32(2), dim=np.int64(-1)).dim) is int
+    ml = rn.MaxoutLinear(np.int64(4), 3, torch.tensor(2))
+    assert ml.weight.shape == (6, 4) and type(ml.pool_size) is int
+    assert rn.Maxout(2**31 - 1).pool_size == 2**31 - 1  # the edge is fine
+    model = torch.nn.Sequential(rn.ELU(2), rn.LeakyReLU(1), rn.RReLU(0, 1), rn.CELU(3),
+                                rn.Maxout(np.int64(2)), rn.PReLU(np.int64(1), init=0))
+    x = torch.randn(2, 4)
+    torch.testing.assert_close(torch.jit.script(model.eval())(x), model(x), rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------------------
+# Functional wrappers: a wrong type is a TypeError naming the function, the
+# argument and the type, whichever path the call takes (the eager binding, or
+# torch.ops under a __torch_function__ mode as under tracing), never the value.
+
+class _Passthrough(torch.overrides.TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+def _x():
+    return torch.randn(2, 4, 3)
+
+
+BAD_FUNCTIONAL_TYPES = [
+    (lambda: RF.maxout(_x(), 2.0), "maxout", "pool_size must be an int, but got float"),
+    (lambda: RF.maxout(_x(), "2"), "maxout", "pool_size must be an int, but got str"),
+    (lambda: RF.maxout(_x(), torch.tensor([2, 2])), "maxout",
+     "pool_size must be an int, but got torch.Tensor"),
+    (lambda: RF.maxout(_x(), 2, 1.0), "maxout", "dim must be an int, but got float"),
+    (lambda: RF.maxout([1.0, 2.0], 2), "maxout", "input must be a Tensor, but got list"),
+    (lambda: RF.relu(3.0), "relu", "input must be a Tensor, but got float"),
+    (lambda: RF.relu(_x(), inplace=1), "relu", "inplace must be a bool, but got int"),
+    (lambda: RF.relu(_x(), inplace=None), "relu", "inplace must be a bool, but got None"),
+    (lambda: RF.leaky_relu(_x(), "0.1"), "leaky_relu",
+     "negative_slope must be a float or an int, but got str"),
+    (lambda: RF.leaky_relu(_x(), None, True), "leaky_relu",
+     "negative_slope must be a float or an int, but got None"),
+    (lambda: RF.leaky_relu(_x(), 0.1, "yes"), "leaky_relu", "inplace must be a bool, but got str"),
+    (lambda: RF.prelu(_x(), 0.25), "prelu", "weight must be a Tensor, but got float"),
+    (lambda: RF.prelu(None, torch.ones(1)), "prelu", "input must be a Tensor, but got None"),
+    (lambda: RF.abs_rectifier("x"), "abs_rectifier", "input must be a Tensor, but got str"),
+    (lambda: RF.relu6(_x(), inplace=0), "relu6", "inplace must be a bool, but got int"),
+    (lambda: RF.relu6([_x()]), "relu6", "input must be a Tensor, but got list"),
+    (lambda: RF.rrelu(_x(), "0.1"), "rrelu", "lower must be a float or an int, but got str"),
+    (lambda: RF.rrelu(_x(), 0.1, None), "rrelu", "upper must be a float or an int, but got None"),
+    (lambda: RF.rrelu(_x(), training=1), "rrelu", "training must be a bool, but got int"),
+    (lambda: RF.rrelu(_x(), training=None), "rrelu", "training must be a bool, but got None"),
+    (lambda: RF.rrelu(_x(), inplace=2), "rrelu", "inplace must be a bool, but got int"),
+    (lambda: RF.rrelu(_x(), training=True, generator=3), "rrelu",
+     "generator must be a torch.Generator or None, but got int"),
+    (lambda: RF.elu(_x(), "1"), "elu", "alpha must be a float or an int, but got str"),
+    (lambda: RF.elu(_x(), 1.0, 0.5), "elu", "inplace must be a bool, but got float"),
+    (lambda: RF.celu(_x(), None), "celu", "alpha must be a float or an int, but got None"),
+    (lambda: RF.celu(_x(), 1j, True), "celu", "alpha must be a float or an int, but got complex"),
+    (lambda: RF.selu(1), "selu", "input must be a Tensor, but got int"),
+    (lambda: RF.selu(_x(), "no"), "selu", "inplace must be a bool, but got str"),
+]
+
+
+@pytest.mark.parametrize("path", ["eager", "torch.ops"])
+@pytest.mark.parametrize("call,op,text", BAD_FUNCTIONAL_TYPES,
+                         ids=[f"{op}: {text}" for _, op, text in BAD_FUNCTIONAL_TYPES])
+def test_functional_wrong_type_is_a_clean_type_error(call, op, text, path):
+    with pytest.raises(TypeError) as error:
+        if path == "eager":
+            call()
+        else:
+            with _Passthrough():
+                call()
+    assert str(error.value) == f"rectifiers.functional.{op}: {text}"
+    assert "tensor(" not in str(error.value)
+    # not chained to pybind's error, whose message prints the tensors
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+def test_functional_wrong_type_under_compile_and_export():
+    x = _x()
+    with pytest.raises(TypeError, match=re.escape(
+            "rectifiers.functional.maxout: pool_size must be an int, but got float")):
+        torch.compile(lambda t: RF.maxout(t * 2, 2.0), backend="eager")(x)
+
+    class InPlace(torch.nn.Module):
+        def forward(self, t):
+            t = t * 1
+            RF.elu(t, "1", inplace=True)
+            return t
+
+    with pytest.raises(TypeError, match=re.escape(
+            "rectifiers.functional.elu: alpha must be a float or an int, but got str")):
+        torch.export.export(InPlace(), (x,))
+
+
+def test_functional_takes_what_the_ops_take():
+    """The rules of the module docstring: ints and bools as numbers, objects
+    with __index__ as ints, tensors of one element as scalars; on both paths."""
+    np = pytest.importorskip("numpy")
+    x = _x()
+    ref = torch.nn.functional
+    for path in ("eager", "torch.ops"):
+        with (_Passthrough() if path == "torch.ops" else contextlib.nullcontext()):
+            assert torch.equal(RF.leaky_relu(x, 1), ref.leaky_relu(x, 1.0))
+            assert torch.equal(RF.leaky_relu(x, True), ref.leaky_relu(x, 1.0))
+            assert torch.equal(RF.elu(x, torch.tensor(0.5)), ref.elu(x, 0.5))
+            assert torch.equal(RF.maxout(x, np.int64(2), dim=np.int64(1)),
+                               x.unflatten(1, (-1, 2)).max(2).values)
+            assert torch.equal(RF.rrelu(x, 0, 1), ref.rrelu(x, 0.0, 1.0))
+            gen = torch.Generator().manual_seed(0)
+            assert RF.rrelu(x, training=True, generator=gen).shape == x.shape
+
+
+class _BadIndex:
+    """Passes for an int (it has __index__), but the binding cannot convert it."""
+
+    def __index__(self):
+        raise TypeError("no index")
+
+
+def test_functional_type_the_binding_refuses_is_named_without_values():
+    with pytest.raises(TypeError) as error:
+        RF.maxout(_x(), _BadIndex())
+    assert str(error.value) == (
+        "rectifiers.functional.maxout: an argument has a type it does not take (input: "
+        f"torch.Tensor, pool_size: {__name__}._BadIndex, dim: int)")
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+# ---------------------------------------------------------------------------
+# rectifiers.onnx after a plain `import rectifiers`, which imports neither onnx
+# nor onnxscript
+
+
+def test_onnx_is_reachable_lazily():
+    pytest.importorskip("onnxscript")
+    code = textwrap.dedent("""
+        import sys
+        import rectifiers
+        assert "onnx" in dir(rectifiers)
+        assert "onnx" not in rectifiers.__all__
+        assert "onnx" not in sys.modules and "onnxscript" not in sys.modules, "imported early"
+        table = rectifiers.onnx.custom_translation_table()
+        assert table and rectifiers.onnx is sys.modules["rectifiers.onnx"]
+        try:
+            rectifiers.no_such_thing
+        except AttributeError as e:
+            assert str(e) == "module 'rectifiers' has no attribute 'no_such_thing'", e
+        else:
+            raise AssertionError("no AttributeError")
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr

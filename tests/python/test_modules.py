@@ -202,7 +202,7 @@ def test_extra_repr(ours, expected):
         (rn.ReLU6(inplace=True), torch.nn.ReLU6(inplace=True)),
         (rn.ELU(), torch.nn.ELU()),
         (rn.ELU(0.5, inplace=True), torch.nn.ELU(0.5, inplace=True)),
-        (rn.ELU(alpha=-2), torch.nn.ELU(alpha=-2)),
+        (rn.ELU(alpha=-2.0), torch.nn.ELU(alpha=-2.0)),
         (rn.CELU(), torch.nn.CELU()),
         (rn.CELU(1.5, inplace=True), torch.nn.CELU(1.5, inplace=True)),
         (rn.SELU(), torch.nn.SELU()),
@@ -213,6 +213,76 @@ def test_extra_repr(ours, expected):
 def test_repr_equals_torch_twin(ours, theirs):
     assert repr(ours) == repr(theirs)
     assert ours.extra_repr() == theirs.extra_repr()
+
+
+def test_int_floats_print_as_floats():
+    """An int slope or alpha is stored as a float, as C++ stores a double, so
+    both languages print alpha=-2.0 (torch.nn keeps the int and prints -2)."""
+    assert repr(rn.ELU(alpha=-2)) == "ELU(alpha=-2.0)"
+    assert repr(torch.nn.ELU(alpha=-2)) == "ELU(alpha=-2)"
+    assert repr(rn.LeakyReLU(1, inplace=True)) == "LeakyReLU(negative_slope=1.0, inplace=True)"
+
+
+# What each module prints; tests/cpp/nn_test.cpp (PrettyPrintIsPythonsExtraRepr)
+# expects the same text inside the C++ module's pretty_print parentheses.
+PRINTED = [
+    # defaults
+    (lambda: rn.ReLU(), ""),
+    (lambda: rn.LeakyReLU(), "negative_slope=0.01"),
+    (lambda: rn.PReLU(), "num_parameters=1"),
+    (lambda: rn.AbsRectifier(), ""),
+    (lambda: rn.ReLU6(), ""),
+    (lambda: rn.RReLU(), "lower=0.125, upper=0.3333333333333333"),
+    (lambda: rn.ELU(), "alpha=1.0"),
+    (lambda: rn.CELU(), "alpha=1.0"),
+    (lambda: rn.SELU(), ""),
+    (lambda: rn.Maxout(2), "pool_size=2, dim=1"),
+    (lambda: rn.MaxoutLinear(5, 4, 3), "in_features=5, out_features=4, pool_size=3, bias=True"),
+    # every option set otherwise, with floats in each of repr's layouts
+    (lambda: rn.ReLU(inplace=True), "inplace=True"),
+    (lambda: rn.LeakyReLU(1e-05, inplace=True), "negative_slope=1e-05, inplace=True"),
+    (lambda: rn.PReLU(6, init=0.1), "num_parameters=6"),
+    (lambda: rn.ReLU6(inplace=True), "inplace=True"),
+    (lambda: rn.RReLU(0.1, 0.1 + 0.2, inplace=True),
+     "lower=0.1, upper=0.30000000000000004, inplace=True"),
+    (lambda: rn.ELU(100000.0, inplace=True), "alpha=100000.0, inplace=True"),
+    (lambda: rn.CELU(1e16, inplace=True), "alpha=1e+16, inplace=True"),
+    (lambda: rn.ELU(-2), "alpha=-2.0"),
+    (lambda: rn.SELU(inplace=True), "inplace=True"),
+    (lambda: rn.Maxout(3, dim=-1), "pool_size=3, dim=-1"),
+    (lambda: rn.MaxoutLinear(5, 4, 3, bias=False),
+     "in_features=5, out_features=4, pool_size=3, bias=False"),
+]
+
+
+@pytest.mark.parametrize("build,text", PRINTED, ids=[t or "-" for _, t in PRINTED])
+def test_extra_repr_is_cpp_pretty_print(build, text):
+    module = build()
+    assert module.extra_repr() == text
+    assert repr(module) == f"{type(module).__name__}({text})"
+
+
+# tests/cpp/nn_test.cpp's FloatsArePrintedAsPythonReprs has this table: the C++
+# formatter must give Python's repr of each value.
+PYTHON_FLOATS = [
+    (0.0, "0.0"), (-0.0, "-0.0"), (1.0, "1.0"), (-2.0, "-2.0"), (2.5, "2.5"), (0.01, "0.01"),
+    (0.1, "0.1"), (0.1 + 0.2, "0.30000000000000004"), (1.0 / 3.0, "0.3333333333333333"),
+    (0.125, "0.125"), (1e-05, "1e-05"), (0.0001, "0.0001"), (0.00012345, "0.00012345"),
+    (0.000100000001, "0.000100000001"), (1.0000000000000003e-05, "1.0000000000000003e-05"),
+    (-1.5e-07, "-1.5e-07"), (100000.0, "100000.0"), (123456.789, "123456.789"),
+    (-1234.5678, "-1234.5678"), (1e15, "1000000000000000.0"),
+    (9999999999999998.0, "9999999999999998.0"), (9007199254740993.0, "9007199254740992.0"),
+    (1e16, "1e+16"), (1.2345678901234567e16, "1.2345678901234568e+16"), (1e22, "1e+22"),
+    (1e100, "1e+100"), (1.7976931348623157e308, "1.7976931348623157e+308"),
+    (2.2250738585072014e-308, "2.2250738585072014e-308"), (5e-324, "5e-324"),
+    (float("inf"), "inf"), (float("-inf"), "-inf"), (float("nan"), "nan"),
+]
+
+
+@pytest.mark.parametrize("value,text", PYTHON_FLOATS, ids=[t for _, t in PYTHON_FLOATS])
+def test_float_table_is_python_repr(value, text):
+    assert repr(value) == text
+    assert rn.ELU(value).extra_repr() == f"alpha={text}"
 
 
 @pytest.mark.parametrize("name", ["ReLU6", "ELU", "CELU", "SELU"])

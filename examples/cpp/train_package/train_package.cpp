@@ -36,6 +36,18 @@ torch::nn::Sequential MakeModel() {
       rnn::AbsRectifier(),
       torch::nn::Linear(32, 32),
       rnn::ReLU(true),
+      torch::nn::Linear(32, 32),
+      rnn::ELU(rnn::ELUOptions().alpha(0.5)),
+      torch::nn::Linear(32, 32),
+      rnn::CELU(rnn::CELUOptions().alpha(0.5)),
+      torch::nn::Linear(32, 32),
+      rnn::SELU(),
+      torch::nn::Linear(32, 32),
+      // Random slopes while training; their mean once model->eval() is called,
+      // so the saved and reloaded models are compared without noise.
+      rnn::RReLU(rnn::RReLUOptions().lower(0.1).upper(0.3)),
+      torch::nn::Linear(32, 32),
+      rnn::ReLU6(),
       torch::nn::Linear(32, kClasses));
 }
 
