@@ -221,6 +221,12 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 # ----------------------------------------------------------------------------- gradients
 
 GRAD_ACTS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu"]
@@ -355,9 +361,7 @@ def exp_gradients(ctx):
         fig.suptitle(f"Gradient against depth: {GRAD_DEPTH} hidden layers of {GRAD_WIDTH}, 8x8 digits, "
                      f"a fixed batch of 256 (geometric mean of {len(ctx.seeds)} seed(s); missing "
                      "points: NaN)", fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = [f"{r['init']}/{r['activation']} seed {r['seed']}: non-finite gradient at init"
                 for r in runs if not all(map(math.isfinite, r["grad_z_init"]))]
@@ -512,9 +516,7 @@ def exp_sparsity(ctx):
         ax.grid(True, axis="y", alpha=0.3)
         fig.suptitle(f"Sparse activation: MLP 64-128-128-10 on 8x8 digits, Adam, {steps} steps, "
                      f"{len(ctx.seeds)} seed(s)", fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = [f"{r['activation']} l1 {r['l1']} seed {r['seed']}: test loss not finite"
                 for r in runs if not math.isfinite(r["test_loss"])]
@@ -688,9 +690,7 @@ def exp_kink(ctx):
         ax.set_title("Trained with ReLU'(0) = 0 and with = 1:\nbitwise the same weights? (seeds)", fontsize=10)
         fig.suptitle(f"The kink: ReLU's input exactly 0 while training in three precisions "
                      f"({steps} SGD steps, {len(ctx.seeds)} seed(s))", fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = [f"{r['setting']}/{r['dtype']} seed {r['seed']}: test loss not finite"
                 for r in runs if not math.isfinite(r["test_loss"])]
@@ -844,9 +844,7 @@ def exp_bias(ctx):
         ax.grid(True, axis="y", alpha=0.3)
         fig.suptitle(f"Initial hidden bias of a ReLU MLP on 8x8 digits (SGD momentum 0.9, lr 0.01, "
                      f"{steps / per_epoch:.2g} epochs, {len(ctx.seeds)} seed(s))", fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = [f"{r['model']} b={r['bias']} seed {r['seed']}: test loss not finite"
                 for r in runs if not math.isfinite(r["test_loss"])]
@@ -958,9 +956,7 @@ def exp_polarity(ctx):
         fig.suptitle(f"Absolute-value rectification and polarity: a small CNN on 8x8 digits, each image "
                      f"normalised by its own mean and std ({len(ctx.seeds)} seed(s), mean and min-max)",
                      fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = []
     for r in runs:
@@ -1159,9 +1155,7 @@ def exp_convex(ctx):
             ax.grid(True, alpha=0.3)
         fig.suptitle(f"One maxout unit (MaxoutLinear(1, 1, k)) on [-2, 2]: fitted by Adam ({steps} steps, pieces "
                      f"started spread, best of {restarts} restart(s)) or built from k tangents", fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = [f"{r['function']} k={r['k']}: error not finite" for r in results
                 if not math.isfinite(r["max_error"])]
@@ -1269,9 +1263,7 @@ def exp_forgetting(ctx):
         fig.suptitle(f"Catastrophic forgetting: MLP with two hidden layers, SGD, {steps_a} steps on A then "
                      f"{steps_b} on B "
                      f"(mean of {len(ctx.seeds)} seed(s))", fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = [f"{r['activation']} seed {r['seed']}: accuracy not finite" for r in runs
                 if not all(math.isfinite(v) for c in r["curve"] for v in c)]
@@ -1371,9 +1363,7 @@ def exp_regularisation(ctx):
         axes[0][0].legend(fontsize=8)
         fig.suptitle(f"Maxout against ReLU by training-set size: MLP 64-{REG_WIDTH}-{REG_WIDTH}-10, Adam, {steps} "
                      f"steps of {REG_BATCH} (mean, min-max over {len(ctx.seeds)} seed(s))", fontsize=11)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
+        _save(plt, fig, path)
 
     problems = [f"n={r['n']} {r['model']} {r['regularisation']} seed {r['seed']}: test loss not finite"
                 for r in runs if not math.isfinite(r["test_loss"])]

@@ -91,13 +91,15 @@ def package(installed, readme_started, tmp_path_factory):
 
 def test_install_tree(installed):
     prefix = installed
-    for path in ["include/rectifiers/rectifiers.h", "include/rectifiers/nn.h", "lib/librectifiers.so",
+    for path in ["include/rectifiers/rectifiers.h", "include/rectifiers/nn.h",
+                 "include/rectifiers/nn_detail.h", "lib/librectifiers.so",
                  "lib/cmake/rectifiers/rectifiersConfig.cmake",
                  "lib/cmake/rectifiers/rectifiersConfigVersion.cmake",
                  "lib/cmake/rectifiers/rectifiersTargets.cmake"]:
         assert (prefix / path).is_file(), path
     # The installed headers include each other as installed.
     assert '#include "rectifiers.h"' in (prefix / "include/rectifiers/nn.h").read_text()
+    assert '#include "nn_detail.h"' in (prefix / "include/rectifiers/nn.h").read_text()
 
 
 def test_train_example_learns_and_reloads(package, tmp_path):
