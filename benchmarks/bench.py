@@ -32,17 +32,27 @@ docs/benchmarks.md; the last column of the table names the ones a row misses.
     python benchmarks/bench.py --ops prelu,maxout --dtypes bfloat16 --threads 2
     python benchmarks/bench.py --device cuda --markdown bench.md --plot bench.png
 
+``--compiled`` times a compiled training step instead (a small CNN with
+torch.nn's activation and with ours under torch.compile, side by side) and
+counts the kernels and extern calls Inductor generates for it; see
+``compiled_main``.
+
 Run ``--help`` for every option.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import datetime
 import os
 import platform
+import random
+import re
 import statistics
 import sys
+import time
 import timeit
 from dataclasses import dataclass, field
 from typing import Callable
@@ -311,6 +321,10 @@ class Runner:
         # On a GPU every reading waits for the queued kernels (the Timer's own default does
         # the same whenever an accelerator is visible; this makes it explicit).
         self.timer = cuda_timer if device.type == "cuda" else timeit.default_timer
+        if args.clock == "cpu":
+            # the CPU time of this process: what other processes on a shared
+            # machine take from its cores does not count
+            self.timer = time.process_time
 
     def times(self, stmt: str, globals_: dict, threads: int, label: str) -> list[float]:
         """Per-run times (seconds) of stmt, one list from one autorange."""
@@ -477,7 +491,8 @@ def header(args, device: torch.device) -> str:
     else:
         where = f"CPU: {cpu_name()} ({os.cpu_count()} logical cores visible)"
     timing = ("adaptive_autorange" if args.adaptive else "blocked_autorange") + \
-        f"(min_run_time={args.min_run_time}s) x {args.repeats} round(s), medians"
+        f"(min_run_time={args.min_run_time}s) x {args.repeats} round(s), medians, " + \
+        ("process CPU time" if args.clock == "cpu" else "wall time")
     bwd = ("autograd.grad on a prebuilt F.prelu graph" if args.prelu_native_bwd == "autograd"
            else "aten._prelu_kernel_backward + sum_to_size of its full-size weight gradient")
     return "\n".join([
@@ -540,6 +555,350 @@ def plot(rows: list[dict], path: str, device: torch.device) -> None:
 
 
 # ---------------------------------------------------------------------------
+# compiled training step (--compiled)
+#
+# A small CNN, two conv -> BatchNorm -> activation blocks, once with torch.nn's
+# activation and once with ours, each under torch.compile (inductor), timed
+# side by side: forward and backward of one step. The counts come from the
+# code Inductor generates for that step (forward and backward graphs).
+
+
+class _Abs(torch.nn.Module):
+    """torch.abs as a module: abs_rectifier's native twin."""
+
+    def forward(self, x):
+        return torch.abs(x)
+
+
+class _MaxoutComposite(torch.nn.Module):
+    """maxout written with torch ops, what a model without ours would do."""
+
+    def __init__(self, pool_size: int):
+        super().__init__()
+        self.pool_size = pool_size
+
+    def forward(self, x):
+        return x.unflatten(1, (-1, self.pool_size)).max(2).values
+
+
+def _activation_pair(op: str):
+    """(native factory, ours factory, channel factor): factories take the channel count;
+    maxout's convolutions produce pool_size times the channels it keeps."""
+    nn, rn = torch.nn, rectifiers.nn
+    return {
+        "relu": (lambda c: nn.ReLU(), lambda c: rn.ReLU(), 1),
+        "leaky_relu": (lambda c: nn.LeakyReLU(LEAKY_SLOPE), lambda c: rn.LeakyReLU(LEAKY_SLOPE), 1),
+        "abs": (lambda c: _Abs(), lambda c: rn.AbsRectifier(), 1),
+        "relu6": (lambda c: nn.ReLU6(), lambda c: rn.ReLU6(), 1),
+        "rrelu": (lambda c: nn.RReLU(), lambda c: rn.RReLU(), 1),
+        "elu": (lambda c: nn.ELU(), lambda c: rn.ELU(), 1),
+        "celu": (lambda c: nn.CELU(0.5), lambda c: rn.CELU(0.5), 1),
+        "selu": (lambda c: nn.SELU(), lambda c: rn.SELU(), 1),
+        "prelu": (lambda c: nn.PReLU(c), lambda c: rn.PReLU(c), 1),
+        "maxout": (lambda c: _MaxoutComposite(2), lambda c: rn.Maxout(2), 2),
+    }[op]
+
+
+# Each activation's table entries (rectifiers/_inductor.py). RReLU runs in
+# training mode here, which has none: its slopes are the documented Philox stream.
+COMPILED_ENTRIES = {
+    "relu": ("relu", "relu_", "relu_backward"),
+    "leaky_relu": ("leaky_relu", "leaky_relu_", "leaky_relu_backward"),
+    "abs": ("abs_rectifier", "abs_rectifier_backward"),
+    "relu6": ("relu6", "relu6_", "relu6_backward"),
+    "rrelu": (),
+    "elu": ("elu", "elu_", "elu_backward"),
+    "celu": ("celu", "celu_", "elu_backward"),
+    "selu": ("selu", "selu_", "elu_backward"),
+    "prelu": ("prelu", "prelu_backward"),
+    "maxout": ("maxout_backward",),
+}
+
+
+def _maxout_with_indices_max_values(self, pool_size, dim=1):
+    """maxout's forward with the max's own values, no gather: Inductor need not
+    keep its input in memory, but a group of 0 and -0 gets the last one's sign
+    where eager gives the first's. Measured only."""
+    dim = dim % self.dim()
+    values, indices = torch.ops.aten.max.dim(self.unflatten(dim, (-1, pool_size)), dim + 1)
+    return values, indices.to(torch.uint8 if pool_size <= 256 else torch.int32)
+
+
+def compiled_choices(op: str) -> tuple:
+    """The alternatives measured for the ops whose lowering was a choice:
+    (label, {op name: its decomposition while the model compiles, None to take
+    its entry out so that Inductor calls our kernel})."""
+    from rectifiers import _inductor
+
+    if op == "prelu":
+        return (("backward kept", {"prelu_backward": None}),)
+    if op == "maxout":
+        max_values = {"maxout_with_indices": _maxout_with_indices_max_values,
+                      "maxout": lambda self, pool_size, dim=1:
+                      _maxout_with_indices_max_values(self, pool_size, dim)[0]}
+        return (("forward lowered", dict(_inductor.NOT_LOWERED)),
+                ("forward lowered, max's values", max_values),
+                ("backward kept too", {"maxout_backward": None}))
+    return ()
+
+
+def compiled_variants(op: str, with_kept: bool) -> tuple:
+    if op == "rrelu":
+        return (("our kernels", {}),)
+    variants = [("shipped", {})]
+    if with_kept and op != "maxout":
+        variants.append(("kept", dict.fromkeys(COMPILED_ENTRIES[op])))
+    return tuple(variants) + compiled_choices(op)
+
+
+@contextlib.contextmanager
+def decomposition_table(changes: dict):
+    """Inductor's decomposition table with these entries changed while a model
+    compiles in this block (None: the op's entry out, so that Inductor calls
+    our kernel), as it was after. Only for measuring: the on-disk caches, which
+    do not key on the table, are off in --compiled (set_compile_caches_off)."""
+    from torch._inductor import decomposition
+
+    table = decomposition.decompositions
+    saved = {}
+    for name, fn in changes.items():
+        op = getattr(torch.ops.rectifiers, name).default
+        saved[op] = table.pop(op, None)
+        if fn is not None:
+            table[op] = fn
+    decomposition.fast_random_decomps.cache_clear()
+    try:
+        yield
+    finally:
+        for op, fn in saved.items():
+            table.pop(op, None)
+            if fn is not None:
+                table[op] = fn
+        decomposition.fast_random_decomps.cache_clear()
+
+
+def steady_malloc() -> bool:
+    """Fixed glibc malloc thresholds, so that a step's freed buffers are reused
+    rather than unmapped and mapped again: glibc adapts its mmap threshold to
+    what was freed before, so that the same step could otherwise be served
+    from the heap or from fresh mappings depending on what ran before it.
+    False where it cannot."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    limit = 4 * 1024 * 1024 * ctypes.sizeof(ctypes.c_long)  # glibc's largest mmap threshold
+    return bool(libc.mallopt(m_mmap_threshold, limit) and libc.mallopt(m_trim_threshold, limit))
+
+
+def set_compile_caches_off():
+    import torch._functorch.config
+    import torch._inductor.config
+
+    torch._inductor.config.fx_graph_cache = False
+    torch._functorch.config.enable_autograd_cache = False
+
+
+def compiled_model(factory, factor: int, channels: int, seed: int) -> torch.nn.Module:
+    """conv3x3(3 -> factor*C) -> BN -> act -> conv1x1(C -> factor*C) -> BN -> act, train
+    mode: the second block is a pointwise convolution, as in bottleneck and
+    depthwise-separable networks, so the activations' share of the step is not
+    lost under the convolutions'. channels_last, the layout Inductor computes
+    CPU convolutions in anyway (given NCHW, it transposes the output back)."""
+    torch.manual_seed(seed)  # the same weights on both sides
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(3, factor * channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(factor * channels), factory(channels),
+        nn.Conv2d(channels, factor * channels, 1, bias=False),
+        nn.BatchNorm2d(factor * channels), factory(channels)).train().to(
+            memory_format=torch.channels_last)
+
+
+_CALL = re.compile(r"\b(extern_kernels\.\w+|torch\.ops\.\w+\.\w+(?:\.\w+)?)\(")
+_KERNEL_NAME = re.compile(r"\b((?:cpp|triton)_\w+?)_(\d+)\b")
+
+
+def code_counts(codes: list[str]) -> dict:
+    """Kernels Inductor generated and the calls it left to other code (ATen's
+    convolutions, our ops), over a step's forward and backward graphs, and the
+    code itself without what names the source ops (comment lines, kernel
+    names), to compare with another model's."""
+    kernels = extern = ours = 0
+    text = []
+    for code in codes:
+        kernels += code.count("async_compile.cpp_pybinding(") + code.count("async_compile.triton(")
+        for line in code.splitlines():
+            if line.lstrip().startswith("#"):
+                continue
+            text.append(_KERNEL_NAME.sub(r"kernel_\2", line))
+            for call in _CALL.findall(line):
+                extern += 1
+                ours += call.startswith("torch.ops.rectifiers.")
+    return {"kernels": kernels, "extern": extern, "ours": ours, "code": "\n".join(text)}
+
+
+def count_bytes_accessed() -> bool:
+    """Has Inductor count the bytes each compiled graph's kernels and extern
+    calls read and write (its metrics logger, kept silent). False if this
+    torch has no such logger."""
+    import logging
+
+    import torch._inductor.compile_fx as compile_fx
+
+    log = getattr(compile_fx, "inductor_metrics_log", None)
+    if log is None:
+        return False
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    log.addHandler(logging.NullHandler())
+    return True
+
+
+def compiled_step(model: torch.nn.Module, x: torch.Tensor, g: torch.Tensor, threads: int,
+                  changes=None):
+    """The compiled model's step, and the counts of its generated code and the
+    bytes its graphs access (the first call compiles the forward and the
+    backward graphs)."""
+    from torch._inductor import metrics
+    from torch._inductor.utils import run_and_get_code
+
+    compiled = torch.compile(model, fullgraph=True, dynamic=False)
+    params = tuple(model.parameters())
+
+    def step():
+        return torch.autograd.grad(compiled(x), params, g)
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)  # the generated kernels fix their thread count
+    metrics.reset()
+    try:
+        with decomposition_table(changes or {}):
+            _, codes = run_and_get_code(step)
+    finally:
+        torch.set_num_threads(old)
+    counts = code_counts(codes)
+    counts["bytes"] = metrics.num_bytes_accessed
+    return step, counts
+
+
+def compiled_rows(args, device: torch.device, log) -> list[dict]:
+    rows = []
+    c, hw, batch = args.compiled_channels, args.compiled_hw, args.compiled_batch
+    for dtype in args.dtypes:
+        for threads in args.threads:
+            for op in args.ops:
+                native_f, ours_f, factor = _activation_pair(op)
+                variants = compiled_variants(op, args.compiled_kept)
+                torch._dynamo.reset()
+                x = torch.randn(batch, 3, hw, hw, dtype=dtype, device=device).contiguous(
+                    memory_format=torch.channels_last)
+                g = torch.randn(batch, c, hw, hw, dtype=dtype, device=device).contiguous(
+                    memory_format=torch.channels_last)
+                native = compiled_model(native_f, factor, c, 0).to(device, dtype)
+                native_step, native_counts = compiled_step(native, x, g, threads)
+                ours_steps = []
+                for label, changes in variants:
+                    model = compiled_model(ours_f, factor, c, 0).to(device, dtype)
+                    ours_steps.append((label,) + compiled_step(model, x, g, threads, changes))
+                t_native: list[float] = []
+                t_ours: dict[str, list[float]] = {label: [] for label, _, _ in ours_steps}
+                name = f"{op} {DTYPE_NAMES[dtype]} t{threads}"
+                runner = Runner(args, device)
+                shifts = random.Random(0)
+                for r in range(args.repeats):
+                    order = [("native", native_step)] + [(lb, st) for lb, st, _ in ours_steps]
+                    if r % 2:
+                        order = order[::-1]
+                    for label, stp in order:
+                        sink = t_native if label == "native" else t_ours[label]
+                        # A pad of random size before each block moves where the
+                        # step's buffers land, so that no variant is timed at one
+                        # placement only.
+                        pad = torch.empty(shifts.randrange(1, 1 << 14) * 64, dtype=torch.uint8)
+                        sink.extend(runner.times("step()", {"step": stp}, threads,
+                                                 f"{name} {label}"))
+                        del pad
+                mn, minn = statistics.median(t_native), min(t_native)
+                for label, _, counts in ours_steps:
+                    mo, mino = statistics.median(t_ours[label]), min(t_ours[label])
+                    rows.append({"op": op, "variant": label, "dtype": DTYPE_NAMES[dtype],
+                                 "threads": threads, "native": mn, "ours": mo, "ratio": mn / mo,
+                                 "native_min": minn, "ours_min": mino, "min_ratio": minn / mino,
+                                 "native_counts": native_counts, "ours_counts": counts})
+                    log(f"{name} {label}: native {fmt_time(mn)}, ours {fmt_time(mo)}, "
+                        f"{mn / mo:.2f}x (minima {minn / mino:.2f}x); kernels "
+                        f"{native_counts['kernels']} / {counts['kernels']}, extern calls "
+                        f"{native_counts['extern']} / {counts['extern']} (ours {counts['ours']}), "
+                        f"{fmt_mb(native_counts['bytes'])} / {fmt_mb(counts['bytes'])} accessed")
+                torch._dynamo.reset()
+    return rows
+
+
+def fmt_mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n else "n/a"
+
+
+def compiled_table(rows: list[dict]) -> str:
+    head = ["activation", "ours", "dtype", "threads", "native step", "ours step",
+            "native/ours", "minima: native / ours", "kernels native / ours",
+            "extern calls native / ours (our ops)", "bytes accessed native / ours",
+            "code = native's"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
+    for r in rows:
+        n, o = r["native_counts"], r["ours_counts"]
+        lines.append(f"| {r['op']} | {r['variant']} | {r['dtype']} | {r['threads']} | "
+                     f"{fmt_time(r['native'])} | {fmt_time(r['ours'])} | {r['ratio']:.2f}x | "
+                     f"{fmt_time(r['native_min'])} / {fmt_time(r['ours_min'])} = "
+                     f"{r['min_ratio']:.2f}x | {n['kernels']} / {o['kernels']} | "
+                     f"{n['extern']} / {o['extern']} ({o['ours']}) | "
+                     f"{fmt_mb(n['bytes'])} / {fmt_mb(o['bytes'])} | "
+                     f"{'yes' if n['code'] == o['code'] else 'no'} |")
+    return "\n".join(lines)
+
+
+def compiled_main(args, device: torch.device, log) -> str:
+    set_compile_caches_off()
+    malloc = steady_malloc() if device.type == "cpu" else False
+    counting = count_bytes_accessed()
+    rows = compiled_rows(args, device, log)
+    c, hw, b = args.compiled_channels, args.compiled_hw, args.compiled_batch
+    timing = ("adaptive_autorange" if args.adaptive else "blocked_autorange") + \
+        f"(min_run_time={args.min_run_time}s) x {args.repeats} round(s), medians, " + \
+        ("process CPU time" if args.clock == "cpu" else "wall time")
+    head = "\n".join([
+        f"# rectifiers compiled-step benchmark "
+        f"({datetime.datetime.now().isoformat(timespec='seconds')})",
+        "",
+        f"- torch {torch.__version__}; rectifiers {rectifiers.build_info()}; device `{device}`",
+        f"- model: conv3x3(3 -> C) -> BatchNorm2d -> act -> conv1x1(C -> C) -> BatchNorm2d -> "
+        f"act, C={c} (maxout: the convs give 2C, maxout k=2 keeps C), input {b}x3x{hw}x{hw}, "
+        "channels_last, train mode; torch.compile(fullgraph=True, dynamic=False), inductor; "
+        "FX graph and AOTAutograd caches off",
+        "- step: torch.autograd.grad(model(x), parameters, g) (forward and backward)"
+        + ("; glibc malloc's mmap and trim thresholds fixed at 32 MiB" if malloc else ""),
+        f"- timing: torch.utils.benchmark.Timer {timing}; native and every variant of ours "
+        "alternate in one process",
+        "- native/ours > 1 means ours is faster (of the medians, and of the minima, which "
+        "other processes on a shared machine disturb least); kernels: Inductor's generated "
+        "kernels; extern calls: calls to other code (ATen convolutions, fallbacks, our ops)",
+        "- ours: shipped = Inductor's table as rectifiers registers it (what torch.compile "
+        "does); kept = the activation's entries out while it compiles, so that Inductor calls "
+        "our kernels (what it did before they existed); backward kept = only the backward "
+        "op's entry out; forward lowered = maxout's measured, unregistered decompositions in "
+        "(exact: the values gathered at the chosen positions; max's values: those of the max "
+        "itself)",
+        "- bytes accessed: Inductor's count of what the step's kernels and extern calls read "
+        "and write (forward and backward graphs, the convolutions included)"
+        + ("" if counting else ": not available in this torch"),
+        "- code = native's: the generated code is native's but for kernel names and comments, "
+        "so that the row's time ratio is only what timing two equal programs gives here",
+    ])
+    return head + "\n\n" + compiled_table(rows) + "\n"
+
+
+# ---------------------------------------------------------------------------
 # main
 
 
@@ -553,20 +912,28 @@ def parse_args(argv=None):
     p.add_argument("--ops", default=",".join(OPS), help="comma list of " + ", ".join(OPS))
     p.add_argument("--directions", default=",".join(DIRECTIONS),
                    help="comma list of fwd, fwd+bwd, bwd (bwd: PReLU only)")
-    p.add_argument("--dtypes", default="float32,bfloat16", help="comma list, e.g. float32,bfloat16")
+    p.add_argument("--dtypes", default=None,
+                   help="comma list, e.g. float32,bfloat16 (default float32,bfloat16; "
+                        "--compiled: float32)")
     p.add_argument("--threads", default=None,
-                   help="comma list of CPU thread counts (default 1,2); ignored with --device cuda")
+                   help="comma list of CPU thread counts (default 1,2; --compiled: 1); "
+                        "ignored with --device cuda")
     p.add_argument("--sizes", default=None,
                    help=f"comma list of element counts, K/M suffixes (default {FULL_SIZES}; "
                         f"--quick: {QUICK_SIZES})")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--min-run-time", type=float, default=None,
-                   help="seconds per autorange (default 0.2; --quick: 0.05)")
-    p.add_argument("--repeats", type=int, default=1,
-                   help="rounds of ours/native measured alternately, run times pooled")
+                   help="seconds per autorange (default 0.2; --quick, --compiled: 0.05)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="rounds of ours/native measured alternately, run times pooled "
+                        "(default 1; --compiled: 20)")
     p.add_argument("--adaptive", action="store_true",
                    help="adaptive_autorange (stops once the IQR/median is under 10%%) "
                         "instead of blocked_autorange")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="what the timer reads: wall time, or this process's CPU time (CPU "
+                        "only, with 1 thread: on a shared machine, what other processes take "
+                        "from its cores does not count)")
     p.add_argument("--pool-size", type=int, default=2, help="maxout pool size k")
     p.add_argument("--channels", type=int, default=64, help="C of the NCHW/NHWC cases")
     p.add_argument("--features", type=int, default=1024, help="F of the maxout [B,F] case")
@@ -584,6 +951,18 @@ def parse_args(argv=None):
     p.add_argument("--plot", metavar="FILE.png",
                    help="plot ratio and bandwidth fraction vs size (needs matplotlib)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--compiled", action="store_true",
+                   help="instead of the op table: a compiled training step (two conv -> "
+                        "BatchNorm -> activation blocks under torch.compile) with torch.nn's "
+                        "activation and with ours, side by side, and the counts of the "
+                        "kernels and extern calls Inductor generates (defaults: float32, "
+                        "1 thread, 20 repeats of 0.05 s)")
+    p.add_argument("--compiled-kept", action="store_true",
+                   help="--compiled: also time every activation with its table entries out "
+                        "(Inductor calls our kernels: what it did before they existed)")
+    p.add_argument("--compiled-channels", type=int, default=32, help="C of --compiled's model")
+    p.add_argument("--compiled-hw", type=int, default=32, help="image side of --compiled's input")
+    p.add_argument("--compiled-batch", type=int, default=8, help="batch of --compiled's input")
     args = p.parse_args(argv)
 
     ops = [OP_ALIASES.get(o.lower(), o.lower()) for o in split_list(args.ops)]
@@ -596,7 +975,8 @@ def parse_args(argv=None):
     if bad:
         p.error(f"unknown direction(s) {', '.join(bad)}; choose from {', '.join(DIRECTIONS)}")
     try:
-        args.dtypes = list(dict.fromkeys(DTYPES[d.lower()] for d in split_list(args.dtypes)))
+        dtypes = args.dtypes or ("float32" if args.compiled else "float32,bfloat16")
+        args.dtypes = list(dict.fromkeys(DTYPES[d.lower()] for d in split_list(dtypes)))
     except KeyError as e:
         p.error(f"unknown dtype {e}; choose from {', '.join(sorted(set(DTYPE_NAMES.values())))}")
     try:
@@ -607,11 +987,16 @@ def parse_args(argv=None):
         p.error(f"bad size: {e}")
     if any(s < 1 for s in args.sizes):
         p.error("sizes must be positive")
-    args.threads = [int(t) for t in split_list(args.threads or "1,2")]
+    args.threads = [int(t) for t in split_list(args.threads or ("1" if args.compiled else "1,2"))]
     if any(t < 1 for t in args.threads):
         p.error("thread counts must be >= 1")
     if args.min_run_time is None:
-        args.min_run_time = 0.05 if args.quick else 0.2
+        args.min_run_time = 0.05 if args.quick or args.compiled else 0.2
+    if args.clock == "cpu" and (args.device != "cpu" or args.threads != [1]):
+        p.error("--clock cpu needs --device cpu and --threads 1 (the CPU time of several "
+                "threads adds up)")
+    if args.repeats is None:
+        args.repeats = 20 if args.compiled else 1
     if args.repeats < 1:
         p.error("--repeats must be >= 1")
     if args.pool_size < 1 or args.channels % args.pool_size or args.features % args.pool_size:
@@ -643,6 +1028,22 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     device = pick_device(args.device)
     thread_list = args.threads if device.type == "cpu" else [torch.get_num_threads()]
+    start = timeit.default_timer()
+
+    def log(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    if args.compiled:
+        args.threads = thread_list
+        text = compiled_main(args, device, log)
+        print(text)
+        if args.markdown:
+            with open(args.markdown, "w") as f:
+                f.write(text)
+            log(f"table written to {args.markdown}")
+        log(f"done in {timeit.default_timer() - start:.0f}s")
+        return 0
     cases = make_cases(args)
     if not cases:
         sys.exit("bench.py: no case left by --ops/--directions")
@@ -650,11 +1051,6 @@ def main(argv=None) -> int:
     rows: list[dict] = []
     total = len(args.dtypes) * len(thread_list) * len(args.sizes) * len(cases)
     done = 0
-    start = timeit.default_timer()
-
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
 
     torch.manual_seed(0)
     for dtype in args.dtypes:

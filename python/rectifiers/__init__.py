@@ -34,6 +34,15 @@ def _register_onnx():
 # A plain torch.onnx.export(..., dynamo=True) finds the ONNX translations.
 when_imported("torch.onnx._internal.exporter._registration", _register_onnx)
 
+
+def _register_inductor():
+    from . import _inductor
+    _inductor.register()
+
+
+# torch.compile's Inductor lowers our ops as it lowers their native twins.
+when_imported("torch._inductor.decomposition", _register_inductor)
+
 from . import diagnostics, functional, nn  # noqa: E402
 from .convert import convert  # noqa: E402
 

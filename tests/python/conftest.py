@@ -29,6 +29,22 @@ def dtype(request):
 
 
 @pytest.fixture
+def no_compile_caches():
+    """Compiles afresh: Inductor's on-disk FX graph and AOTAutograd caches do
+    not key on its decomposition table, through which our ops lower
+    (rectifiers/_inductor.py), so a graph cached by an older build would be
+    served instead of compiled."""
+    import torch._functorch.config
+    import torch._inductor.config
+
+    with torch._inductor.config.patch(fx_graph_cache=False), \
+            torch._functorch.config.patch(enable_autograd_cache=False):
+        torch._dynamo.reset()
+        yield
+        torch._dynamo.reset()
+
+
+@pytest.fixture
 def cpp_build():
     """The CMake build directory (scripts/test.sh sets RECTIFIERS_CPP_BUILD)."""
     path = os.environ.get("RECTIFIERS_CPP_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
