@@ -16,12 +16,16 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/autograd/saved_variable.h>
+#include <torch/csrc/dynamo/compiled_autograd.h>
 #include <torch/library.h>
 
-#include <functional>
+#include <algorithm>
+#include <memory>
+#include <mutex>
 #include <initializer_list>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -34,47 +38,66 @@ using torch::autograd::variable_list;
 
 // ---------------------------------------------------------------- the node
 
+// The op's arguments a formula needs besides tensors (slopes, flags, sizes),
+// as IValues (double, int or bool): compiled autograd keys its cache on
+// them and passes them to the formula it records, as it does with the
+// scalars of torch's own nodes.
+using Attributes = std::vector<c10::IValue>;
+
 // A backward formula: the incoming gradients (one per differentiable output,
-// some undefined), the saved tensors, and which inputs need a gradient. It
-// returns one gradient per differentiable input, undefined meaning zero.
+// some undefined), the saved tensors, which inputs need a gradient and the
+// attributes. It returns one gradient per differentiable input, undefined
+// meaning zero. A plain function, so that compiled autograd can call it
+// again from what the node hands it.
 struct Backward {
   const variable_list& grads;
   const std::vector<Tensor>& saved;
   const std::vector<bool>& needed;
+  const Attributes& attributes;
+
+  double real(size_t i) const { return attributes[i].toDouble(); }
+  int64_t integer(size_t i) const { return attributes[i].toInt(); }
+  bool flag(size_t i) const { return attributes[i].toBool(); }
 };
-using Formula = std::function<variable_list(const Backward&)>;
+using Formula = variable_list (*)(const Backward&);
+
+// What apply and compiled autograd's recorded call share: no gradient to
+// propagate or none needed gives undefined gradients without running the
+// formula, and gradients not needed are dropped.
+inline variable_list run_formula(const char* name, Formula formula, const variable_list& grads,
+                                 const std::vector<Tensor>& saved, const std::vector<bool>& needed,
+                                 const Attributes& attributes) {
+  const bool any_needed = std::any_of(needed.begin(), needed.end(), [](bool n) { return n; });
+  const bool any_grad = std::any_of(grads.begin(), grads.end(),
+                                    [](const Tensor& g) { return g.defined(); });
+  if (!any_needed || !any_grad) return variable_list(needed.size());
+  auto out = formula(Backward{grads, saved, needed, attributes});
+  TORCH_INTERNAL_ASSERT(out.size() == needed.size(), name, " returned ", out.size(),
+                        " gradient(s) for ", needed.size(), " input(s)");
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (!needed[i]) out[i] = Tensor();
+  }
+  return out;
+}
 
 class FormulaNode final : public torch::autograd::TraceableFunction {
  public:
-  FormulaNode(const char* name, Formula formula) : name_(name), formula_(std::move(formula)) {}
+  FormulaNode(const char* name, Formula formula, Attributes attributes)
+      : name_(name), formula_(formula), attributes_(std::move(attributes)) {}
 
   std::string name() const override { return name_; }
 
   void save(const Tensor& t, bool is_output, bool is_inplace_on_view = false) {
     saved_.emplace_back(t, is_output, is_inplace_on_view);
+    saved_is_output_.push_back(is_output);
   }
 
   variable_list apply(variable_list&& grads) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<bool> needed(num_outputs());
-    bool any_needed = false;
-    for (size_t i = 0; i < needed.size(); ++i) {
-      needed[i] = task_should_compute_output(i);
-      any_needed |= needed[i];
-    }
-    const bool any_grad = std::any_of(grads.begin(), grads.end(),
-                                      [](const Tensor& g) { return g.defined(); });
-    if (!any_needed || !any_grad) return variable_list(num_outputs());
     std::vector<Tensor> saved;
     saved.reserve(saved_.size());
     for (const auto& s : saved_) saved.push_back(s.unpack(getptr()));
-    auto out = formula_(Backward{grads, saved, needed});
-    TORCH_INTERNAL_ASSERT(out.size() == num_outputs(), name_, " returned ", out.size(),
-                          " gradients for ", num_outputs(), " inputs");
-    for (size_t i = 0; i < out.size(); ++i) {
-      if (!needed[i]) out[i] = Tensor();
-    }
-    return out;
+    return run_formula(name_, formula_, grads, saved, needed(), attributes_);
   }
 
   void release_variables() override {
@@ -82,10 +105,96 @@ class FormulaNode final : public torch::autograd::TraceableFunction {
     for (auto& s : saved_) s.reset_data();
   }
 
+  // Compiled autograd: what its cache keys on. The attributes are
+  // specialized on, as torch's nodes specialize on their Scalars.
+  void compiled_args(torch::dynamo::autograd::CompiledNodeArgs& args) const override {
+    args.collect(std::string(name_));
+    args.collect_size(saved_.size());
+    for (size_t i = 0; i < saved_.size(); ++i) args.collect(saved_[i], saved_is_output_[i]);
+    args.collect_size(attributes_.size());
+    for (const auto& a : attributes_) {
+      if (a.isDouble()) {
+        args.collect(a.toDouble());
+      } else if (a.isInt()) {
+        args.collect(a.toInt());
+      } else {
+        TORCH_INTERNAL_ASSERT(a.isBool(), name_, ": an attribute is not a double, int or bool");
+        args.collect(a.toBool());
+      }
+    }
+  }
+
+  // Compiled autograd: records one call of this node's formula, as a
+  // function of the gradients, the saved tensors (swapped for the graph's
+  // proxies), which inputs need a gradient and the attributes. The function
+  // is bound once per node name and calls our ops through the dispatcher, so
+  // the compiled backward graph holds them.
+  variable_list apply_with_saved(const variable_list& grads,
+                                 torch::dynamo::autograd::SwapSavedVariables& swap) override {
+    for (auto& s : saved_) swap.before(s);
+    std::vector<Tensor> saved;
+    saved.reserve(saved_.size());
+    for (const auto& s : saved_) saved.push_back(s.unpack(getptr()));
+    torch::dynamo::autograd::PackedArgs packed;
+    packed.pack(saved);
+    packed.pack(needed());
+    for (const auto& a : attributes_) packed.pack(a);
+    const auto args = std::move(packed).vec();
+
+    const auto& interface = torch::dynamo::autograd::getPyCompilerInterface();
+    const std::string function_name = std::string("rectifiers_") + name_;
+    bind_once(interface, swap.get_py_compiler(), function_name, args);
+    const auto output_metadata = torch::dynamo::autograd::IValuePacker<
+        std::vector<std::optional<torch::autograd::InputMetadata>>>::
+        pack(torch::dynamo::autograd::get_input_metadata(next_edges()));
+    auto results = interface->call_function(swap.get_py_compiler(), "apply_functional",
+                                            function_name, grads, args, output_metadata);
+    for (auto& s : saved_) swap.after(s);
+    return results;
+  }
+
  private:
+  std::vector<bool> needed() const {
+    std::vector<bool> needed(num_outputs());
+    for (size_t i = 0; i < needed.size(); ++i) needed[i] = task_should_compute_output(i);
+    return needed;
+  }
+
+  void bind_once(const std::unique_ptr<torch::dynamo::autograd::PyCompilerInterface>& interface,
+                 PyObject* py_compiler, const std::string& function_name,
+                 const std::vector<c10::IValue>& args) const {
+    // one node name, one formula: every op names its nodes so
+    static std::mutex mutex;
+    static std::unordered_map<std::string, Formula> bound;
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto found = bound.find(function_name);
+    if (found != bound.end()) {
+      TORCH_INTERNAL_ASSERT(found->second == formula_, name_, " names two formulas");
+      return;
+    }
+    std::vector<at::TypePtr> schema;
+    schema.reserve(args.size());
+    for (const auto& a : args) schema.push_back(a.isTensor() ? at::TensorType::get() : a.type());
+    const char* name = name_;
+    const Formula formula = formula_;
+    interface->bind_function(
+        py_compiler, function_name,
+        [name, formula](const variable_list& grads, const std::vector<c10::IValue>& args) {
+          torch::dynamo::autograd::PackedArgs packed(args);
+          const auto saved = packed.unpack<std::vector<Tensor>>();
+          const auto needed = packed.unpack<std::vector<bool>>();
+          const Attributes attributes(args.begin() + 2, args.end());
+          return run_formula(name, formula, grads, saved, needed, attributes);
+        },
+        schema, /*is_custom_function=*/false, /*is_traceable=*/true);
+    bound.emplace(function_name, formula_);
+  }
+
   const char* name_;
   Formula formula_;
+  Attributes attributes_;
   std::vector<torch::autograd::SavedVariable> saved_;
+  std::vector<bool> saved_is_output_;
 };
 
 // torch 2.13 holds a Node in a c10::intrusive_ptr, torch 2.11 in a
@@ -101,20 +210,21 @@ auto make_node(Args&&... args) {
                               [](N* node) { deleteNode(node); });
   }
 }
-using NodePtr = decltype(make_node<FormulaNode>("", Formula()));
+using NodePtr = decltype(make_node<FormulaNode>("", Formula(), Attributes()));
 
 // The reverse-mode half of one call: a node only where autograd records
 // (grad mode on and a differentiable input requiring grad), else nothing, so
 // a call with nothing to differentiate builds no graph.
 class Graph {
  public:
-  Graph(const char* name, std::initializer_list<Tensor> inputs, Formula formula) {
+  Graph(const char* name, std::initializer_list<Tensor> inputs, Formula formula,
+        Attributes attributes = {}) {
     if (!at::GradMode::is_enabled()) return;
     const bool requires_grad = std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) {
       return t.defined() && t.requires_grad();
     });
     if (!requires_grad) return;
-    node_ = make_node<FormulaNode>(name, std::move(formula));
+    node_ = make_node<FormulaNode>(name, formula, std::move(attributes));
     node_->set_next_edges(torch::autograd::collect_next_edges(variable_list(inputs)));
   }
 

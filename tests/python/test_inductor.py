@@ -118,7 +118,8 @@ def step(fn, args, seed=0):
     that have both signs, zeros and non-integers."""
     torch.manual_seed(seed)  # RReLU's training-mode slopes
     outs = fn(*args)
-    grads_out = [torch.linspace(-2, 2, o.numel(), dtype=o.dtype).reshape(o.shape) for o in outs]
+    grads_out = [torch.linspace(-2, 2, o.numel(), dtype=o.dtype, device=o.device).reshape(o.shape)
+                 for o in outs]
     grads_in = torch.autograd.grad(outs, args, grads_out)
     return [o.detach() for o in outs], list(grads_in)
 
@@ -152,7 +153,7 @@ def called_ops(codes):
     return found
 
 
-def compile_and_run(fn, args, dynamic):
+def compile_and_run(fn, args, dynamic, mode=None):
     if dynamic:
         # the batch and the last dim (over which one maxout groups) symbolic; the
         # channels stay static, as PReLU's weight fixes them
@@ -160,8 +161,10 @@ def compile_and_run(fn, args, dynamic):
             if t.dim() == 3:
                 torch._dynamo.mark_dynamic(t, 0)
                 torch._dynamo.mark_dynamic(t, 2)
-    compiled = torch.compile(fn, fullgraph=True, dynamic=False)
-    (outs, grads), codes = run_and_get_code(step, compiled, args)
+    compiled = torch.compile(fn, fullgraph=True, dynamic=False, mode=mode)
+    # copies: CUDA graphs' outputs live in a pool the next graph reuses
+    (outs, grads), codes = run_and_get_code(
+        lambda: [[t.clone() for t in ts] for ts in step(compiled, args)])
     return compiled, outs, grads, codes
 
 
@@ -203,6 +206,27 @@ def test_every_op_compiles_as_native(dtype, dynamic):
         with torch._dynamo.config.patch(error_on_recompile=True):
             ours_result, native_result = step(ours_c, args), step(native_c, args[:3])
         check(args, ours_result, native_result, "other sizes")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_every_op_compiles_as_native_on_cuda(mode):
+    """On a GPU, Triton's code; reduce-overhead replays it as a CUDA graph,
+    RReLU's Philox stream included."""
+    args = [t.detach().cuda().requires_grad_() for t in inputs(3, 6, torch.float32, seed=0)]
+    _, outs, grads, codes = compile_and_run(ours, args, False, mode)
+    _, native_outs, native_grads, _ = compile_and_run(native, args[:3], False, mode)
+    eager_outs, eager_grads = step(ours, args)
+    assert called_ops(codes) == KEPT, sorted(called_ops(codes))
+    twin_outputs = 10 + len(IN_PLACE)
+    for i in range(twin_outputs):
+        assert_bitwise(outs[i], native_outs[i], f"output {i}")
+    for i in range(twin_outputs, len(outs)):
+        assert_bitwise(outs[i], eager_outs[i], f"output {i}")
+    for name, got, expected in zip(("x", "w", "w1"), grads, native_grads):
+        assert_bitwise(got, expected, f"gradient of {name}")
+    for name, got, expected in zip(("xm", "xr"), grads[3:], eager_grads[3:]):
+        assert_bitwise(got, expected, f"gradient of {name}")
 
 
 def decomposed(gm, example_inputs):

@@ -30,12 +30,20 @@ Tensor elu_derivative(const Tensor& g, const Tensor& x_or_result, const Coeffici
   return rectifiers::elu_backward(g, x_or_result, c.alpha, c.scale, c.input_scale, is_result);
 }
 
+// The attributes of an ELU node: alpha, scale, input_scale, is_result.
+Attributes elu_attributes(const Coefficients& c, bool is_result) {
+  return {c.alpha, c.scale, c.input_scale, is_result};
+}
+Coefficients coefficients_of(const Backward& b) { return {b.real(0), b.real(1), b.real(2)}; }
+
+variable_list elu_node_derivative(const Backward& b) {
+  return {elu_derivative(b.grads[0], b.saved[0], coefficients_of(b), b.flag(3))};
+}
+
 template <typename Forward>
 Tensor elu_forward(const char* op, const Tensor& x, const Coefficients& c, Forward forward) {
   check_inputs(op, {{"input", x}});
-  Graph graph("EluBackward", {x}, [c](const Backward& b) -> variable_list {
-    return {elu_derivative(b.grads[0], b.saved[0], c, false)};
-  });
+  Graph graph("EluBackward", {x}, elu_node_derivative, elu_attributes(c, false));
   graph.save_input(x);
   auto y = below_autograd([&] { return forward(x); });
   graph.set_outputs({y});
@@ -54,9 +62,7 @@ void elu_in_place(const char* op, Tensor& x, const Coefficients& c, InPlace in_p
                 ") in forward mode: the result's sign no longer tells which side of 0 the "
                 "input was on; use the out-of-place op");
   }
-  Graph graph("EluBackward", {x}, [c](const Backward& b) -> variable_list {
-    return {elu_derivative(b.grads[0], b.saved[0], c, true)};
-  });
+  Graph graph("EluBackward", {x}, elu_node_derivative, elu_attributes(c, true));
   in_place_below_autograd([&] { in_place(x); });
   graph.rebase_and_save(x);
   if (any_tangent(x)) {
@@ -113,12 +119,14 @@ Tensor elu_backward(const Tensor& g, const Tensor& x, double alpha, double scale
                     double input_scale, bool is_result) {
   check_inputs("elu_backward", {{"grad_output", g}, {"self_or_result", x}});
   const Coefficients c{alpha, scale, input_scale};
-  Graph graph("EluBackwardBackward", {g, x}, [c, is_result](const Backward& b) -> variable_list {
+  Graph graph("EluBackwardBackward", {g, x}, [](const Backward& b) -> variable_list {
     const auto& gg = b.grads[0];
+    const auto c = coefficients_of(b);
+    const bool is_result = b.flag(3);
     return {b.needed[0] ? elu_derivative(gg, b.saved[1], c, is_result) : Tensor(),
             b.needed[1] ? elu_double_backward(gg, b.saved[0], c, is_result, b.saved[1])
                         : Tensor()};
-  });
+  }, elu_attributes(c, is_result));
   graph.save_input(g);
   graph.save_input(x);
   auto out = below_autograd(

@@ -7,15 +7,14 @@
 namespace rectifiers::autograd {
 namespace {
 
-Formula leaky_relu_derivative(double slope, bool self_is_result) {
-  return [=](const Backward& b) -> variable_list {
-    return {rectifiers::leaky_relu_backward(b.grads[0], b.saved[0], slope, self_is_result)};
-  };
+// attributes: negative_slope, self_is_result
+variable_list leaky_relu_derivative(const Backward& b) {
+  return {rectifiers::leaky_relu_backward(b.grads[0], b.saved[0], b.real(0), b.flag(1))};
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
   check_inputs("leaky_relu", {{"input", x}});
-  Graph graph("LeakyReluBackward", {x}, leaky_relu_derivative(slope, false));
+  Graph graph("LeakyReluBackward", {x}, leaky_relu_derivative, {slope, false});
   graph.save_input(x);
   auto y = below_autograd([&] { return rectifiers::leaky_relu(x, slope); });
   graph.set_outputs({y});
@@ -35,7 +34,7 @@ void leaky_relu_(Tensor& x, double slope) {
                 ") in forward mode: the result's sign no longer tells which side of 0 the "
                 "input was on; use the out-of-place leaky_relu");
   }
-  Graph graph("LeakyReluBackward", {x}, leaky_relu_derivative(slope, true));
+  Graph graph("LeakyReluBackward", {x}, leaky_relu_derivative, {slope, true});
   in_place_below_autograd([&] { rectifiers::leaky_relu_(x, slope); });
   graph.rebase_and_save(x);
   if (any_tangent(x)) {
@@ -47,11 +46,11 @@ void leaky_relu_(Tensor& x, double slope) {
 // Linear in grad; piecewise constant in self (zeros, as torch gives).
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool self_is_result) {
   check_inputs("leaky_relu_backward", {{"grad_output", g}, {"self", x}});
-  Graph graph("LeakyReluBackwardBackward", {g, x}, [=](const Backward& b) -> variable_list {
+  Graph graph("LeakyReluBackwardBackward", {g, x}, [](const Backward& b) -> variable_list {
     const auto& gg = b.grads[0];
-    return {rectifiers::leaky_relu_backward(gg, b.saved[0], slope, self_is_result),
+    return {rectifiers::leaky_relu_backward(gg, b.saved[0], b.real(0), b.flag(1)),
             b.needed[1] ? zeros_for(gg) : Tensor()};
-  });
+  }, {slope, self_is_result});
   graph.save_input(x);
   auto out = below_autograd(
       [&] { return rectifiers::leaky_relu_backward(g, x, slope, self_is_result); });

@@ -24,9 +24,10 @@ Tensor pick_chosen(const Tensor& t, const Tensor& indices, int64_t pool_size, in
 std::tuple<Tensor, Tensor> maxout_recorded(const char* op, const Tensor& x, int64_t pool_size,
                                            int64_t dim) {
   const int64_t wrapped = checks::maxout_args(op, x, pool_size, dim);
-  Graph graph("MaxoutBackward", {x}, [=](const Backward& b) -> variable_list {
-    return {rectifiers::maxout_backward(b.grads[0], b.saved[0], pool_size, wrapped)};
-  });
+  // attributes: pool_size, dim (wrapped)
+  Graph graph("MaxoutBackward", {x}, [](const Backward& b) -> variable_list {
+    return {rectifiers::maxout_backward(b.grads[0], b.saved[0], b.integer(0), b.integer(1))};
+  }, {pool_size, wrapped});
   auto [values, indices] =
       below_autograd([&] { return rectifiers::maxout_with_indices(x, pool_size, dim); });
   graph.set_outputs({values});
@@ -55,9 +56,9 @@ std::tuple<Tensor, Tensor> maxout_with_indices(const Tensor& x, int64_t pool_siz
 Tensor maxout_backward(const Tensor& g, const Tensor& indices, int64_t pool_size, int64_t dim) {
   check_inputs("maxout_backward", {{"grad_output", g}, {"indices", indices}});
   const int64_t wrapped = checks::maxout_dim("maxout_backward", g, pool_size, dim, "grad_output");
-  Graph graph("MaxoutBackwardBackward", {g}, [=](const Backward& b) -> variable_list {
-    return {pick_chosen(b.grads[0], b.saved[0], pool_size, wrapped)};
-  });
+  Graph graph("MaxoutBackwardBackward", {g}, [](const Backward& b) -> variable_list {
+    return {pick_chosen(b.grads[0], b.saved[0], b.integer(0), b.integer(1))};
+  }, {pool_size, wrapped});
   graph.save_input(indices);
   auto out = below_autograd([&] { return rectifiers::maxout_backward(g, indices, pool_size, dim); });
   graph.set_outputs({out});

@@ -9,17 +9,16 @@
 namespace rectifiers::autograd {
 namespace {
 
-Formula rrelu_derivative(double lower, double upper, bool is_result) {
-  return [=](const Backward& b) -> variable_list {
-    return {rectifiers::rrelu_backward(b.grads[0], b.saved[0], b.saved[1], lower, upper,
-                                       is_result)};
-  };
+// attributes: lower, upper, is_result
+variable_list rrelu_derivative(const Backward& b) {
+  return {rectifiers::rrelu_backward(b.grads[0], b.saved[0], b.saved[1], b.real(0), b.real(1),
+                                     b.flag(2))};
 }
 
 std::tuple<Tensor, Tensor> rrelu_with_state(const Tensor& x, double lower, double upper,
                                             std::optional<at::Generator> gen) {
   check_inputs("rrelu_with_state", {{"input", x}});
-  Graph graph("RreluBackward", {x}, rrelu_derivative(lower, upper, false));
+  Graph graph("RreluBackward", {x}, rrelu_derivative, {lower, upper, false});
   graph.save_input(x);
   auto [y, state] =
       below_autograd([&] { return rectifiers::rrelu_with_state(x, lower, upper, gen); });
@@ -41,7 +40,7 @@ Tensor rrelu_with_state_(Tensor& x, double lower, double upper, std::optional<at
                 ") in forward mode: the result's sign no longer tells which side of 0 the input "
                 "was on; use the out-of-place rrelu");
   }
-  Graph graph("RreluBackward", {x}, rrelu_derivative(lower, upper, true));
+  Graph graph("RreluBackward", {x}, rrelu_derivative, {lower, upper, true});
   Tensor state;
   in_place_below_autograd([&] { state = rectifiers::rrelu_with_state_(x, lower, upper, gen); });
   graph.rebase_and_save(x);
@@ -58,11 +57,12 @@ Tensor rrelu_with_state_(Tensor& x, double lower, double upper, std::optional<at
 Tensor rrelu_backward(const Tensor& g, const Tensor& x, const Tensor& state, double lower,
                       double upper, bool is_result) {
   check_inputs("rrelu_backward", {{"grad_output", g}, {"self_or_result", x}, {"state", state}});
-  Graph graph("RreluBackwardBackward", {g, x}, [=](const Backward& b) -> variable_list {
+  Graph graph("RreluBackwardBackward", {g, x}, [](const Backward& b) -> variable_list {
     const auto& gg = b.grads[0];
-    return {rectifiers::rrelu_backward(gg, b.saved[0], b.saved[1], lower, upper, is_result),
+    return {rectifiers::rrelu_backward(gg, b.saved[0], b.saved[1], b.real(0), b.real(1),
+                                       b.flag(2)),
             b.needed[1] ? zeros_for(gg) : Tensor()};
-  });
+  }, {lower, upper, is_result});
   graph.save_input(x);
   graph.save_input(state);
   auto out = below_autograd(
