@@ -10,6 +10,9 @@ echo "== GoogleTest"
 (cd build && ctest --output-on-failure -j "$(nproc)")
 echo "== pytest"
 # One worker per core (pytest-xdist): the suite is mostly single-threaded.
-RECTIFIERS_CPP_BUILD="$PWD/build" python -m pytest -q -p no:cacheprovider -n "$(nproc)" tests/python "$@"
+# loadgroup: a module marked xdist_group runs on one worker, which builds its
+# module-scoped fixtures once.
+RECTIFIERS_CPP_BUILD="$PWD/build" python -m pytest -q -p no:cacheprovider -n "$(nproc)" --dist loadgroup \
+  tests/python "$@"
 echo "== sanitizers"
 bash scripts/sanitize.sh

@@ -1,6 +1,7 @@
 """Shared fixtures: the device is a parameter of every suite; CUDA cases skip
 with a reason when no GPU is present."""
 
+import contextlib
 import os
 
 import pytest
@@ -28,8 +29,8 @@ def dtype(request):
     return request.param
 
 
-@pytest.fixture
-def no_compile_caches():
+@contextlib.contextmanager
+def compile_caches_off():
     """Compiles afresh: Inductor's on-disk FX graph and AOTAutograd caches do
     not key on its decomposition table, through which our ops lower
     (rectifiers/_inductor.py), so a graph cached by an older build would be
@@ -42,6 +43,14 @@ def no_compile_caches():
         torch._dynamo.reset()
         yield
         torch._dynamo.reset()
+
+
+@pytest.fixture
+def no_compile_caches():
+    # a fixture of wider scope that compiles uses compile_caches_off itself:
+    # it is set up before this one
+    with compile_caches_off():
+        yield
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ as the working directory (the ONNX block writes model.onnx). So a block
 defines what it uses or takes it from a block above; a listing of signatures
 is written as calls on arguments that its block defines, and those calls must
 name the real parameters with their real defaults. Blocks fenced otherwise
-(bash, cpp, cmake, a bare fence for printed output) are not run here.
+(bash, cpp, cmake, a bare fence for printed output) are not run here; the
+```py block of Deploying compiles for seconds, so test_aoti.py runs it.
 """
 
 import ast
