@@ -32,10 +32,10 @@ docs/benchmarks.md; the last column of the table names the ones a row misses.
     python benchmarks/bench.py --ops prelu,maxout --dtypes bfloat16 --threads 2
     python benchmarks/bench.py --device cuda --markdown bench.md --plot bench.png
 
-``--compiled`` times a compiled training step instead (a small CNN with
-torch.nn's activation and with ours under torch.compile, side by side) and
-counts the kernels and extern calls Inductor generates for it; see
-``compiled_main``.
+``--compiled`` times a compiled training step instead (small models, a CNN by
+default, with torch.nn's activation and with ours under torch.compile, side by
+side) and counts the kernels and extern calls Inductor generates for it; see
+``compiled_main`` and ``COMPILED_MODELS``.
 
 Run ``--help`` for every option.
 """
@@ -557,10 +557,10 @@ def plot(rows: list[dict], path: str, device: torch.device) -> None:
 # ---------------------------------------------------------------------------
 # compiled training step (--compiled)
 #
-# A small CNN, two conv -> BatchNorm -> activation blocks, once with torch.nn's
-# activation and once with ours, each under torch.compile (inductor), timed
-# side by side: forward and backward of one step. The counts come from the
-# code Inductor generates for that step (forward and backward graphs).
+# Small models (COMPILED_MODELS), once with torch.nn's activation and once with
+# ours, each under torch.compile (inductor), timed side by side: forward and
+# backward of one step. The counts come from the code Inductor generates for
+# that step (forward and backward graphs).
 
 
 class _Abs(torch.nn.Module):
@@ -581,9 +581,9 @@ class _MaxoutComposite(torch.nn.Module):
         return x.unflatten(1, (-1, self.pool_size)).max(2).values
 
 
-def _activation_pair(op: str):
+def _activation_pair(op: str, pool_size: int = 2):
     """(native factory, ours factory, channel factor): factories take the channel count;
-    maxout's convolutions produce pool_size times the channels it keeps."""
+    maxout's layers produce pool_size times the channels it keeps."""
     nn, rn = torch.nn, rectifiers.nn
     return {
         "relu": (lambda c: nn.ReLU(), lambda c: rn.ReLU(), 1),
@@ -595,7 +595,8 @@ def _activation_pair(op: str):
         "celu": (lambda c: nn.CELU(0.5), lambda c: rn.CELU(0.5), 1),
         "selu": (lambda c: nn.SELU(), lambda c: rn.SELU(), 1),
         "prelu": (lambda c: nn.PReLU(c), lambda c: rn.PReLU(c), 1),
-        "maxout": (lambda c: _MaxoutComposite(2), lambda c: rn.Maxout(2), 2),
+        "maxout": (lambda c: _MaxoutComposite(pool_size), lambda c: rn.Maxout(pool_size),
+                   pool_size),
     }[op]
 
 
@@ -700,20 +701,78 @@ def set_compile_caches_off():
     torch._functorch.config.enable_autograd_cache = False
 
 
-def compiled_model(factory, factor: int, channels: int, seed: int) -> torch.nn.Module:
-    """conv3x3(3 -> factor*C) -> BN -> act -> conv1x1(C -> factor*C) -> BN -> act, train
-    mode: the second block is a pointwise convolution, as in bottleneck and
-    depthwise-separable networks, so the activations' share of the step is not
-    lost under the convolutions'. channels_last, the layout Inductor computes
-    CPU convolutions in anyway (given NCHW, it transposes the output back)."""
+# The models a step is timed on (--compiled-model): the activations each takes,
+# and maxout's pool size there. Ours is the model built with our modules rather
+# than converted, since abs and maxout have no torch.nn module to convert; the
+# others are the modules rectifiers.convert puts in.
+COMPILED_MODELS = {
+    "cnn": (OPS, 2),
+    "mlp": (("relu", "leaky_relu", "abs", "relu6", "rrelu", "elu", "celu", "selu"), 2),
+    "maxout_mlp": (("maxout",), 4),
+    "prelu_cnn": (("prelu",), 2),
+}
+MLP_IN, MLP_WIDTH, MLP_CLASSES, MLP_BATCH = 256, 512, 10, 256
+
+
+def compiled_model_text(kind: str, args) -> str:
+    c, hw, b = args.compiled_channels, args.compiled_hw, args.compiled_batch
+    mlp = (f"Linear({MLP_IN} -> {{w}}) -> {{act}} -> Linear({MLP_WIDTH} -> {{w}}) -> {{act}} -> "
+           f"Linear({MLP_WIDTH} -> {MLP_CLASSES}), input {MLP_BATCH}x{MLP_IN}")
+    return {
+        "cnn": f"conv3x3(3 -> C) -> BatchNorm2d -> act -> conv1x1(C -> C) -> BatchNorm2d -> "
+               f"act, C={c} (maxout: the convs give 2C, maxout k=2 keeps C), input "
+               f"{b}x3x{hw}x{hw}, channels_last",
+        "mlp": mlp.format(w=MLP_WIDTH, act="act"),
+        "maxout_mlp": mlp.format(w=f"4x{MLP_WIDTH}", act="maxout(k=4)"),
+        "prelu_cnn": f"three conv3x3 -> BatchNorm2d -> PReLU(channels) blocks of {c}, {2 * c} "
+                     f"(stride 2), {4 * c} (stride 2) channels -> global average pool -> "
+                     f"Linear({4 * c} -> 10), input {b}x3x{hw}x{hw}, channels_last",
+    }[kind]
+
+
+def compiled_model(kind: str, factory, factor: int, channels: int, seed: int) -> torch.nn.Module:
+    """One of COMPILED_MODELS in train mode. cnn: conv3x3(3 -> factor*C) -> BN -> act
+    -> conv1x1(C -> factor*C) -> BN -> act: the second block is a pointwise
+    convolution, as in bottleneck and depthwise-separable networks, so the
+    activations' share of the step is not lost under the convolutions'. The
+    CNNs are channels_last, the layout Inductor computes CPU convolutions in
+    anyway (given NCHW, it transposes the output back)."""
     torch.manual_seed(seed)  # the same weights on both sides
     nn = torch.nn
+    if kind in ("mlp", "maxout_mlp"):
+        w = MLP_WIDTH
+        return nn.Sequential(
+            nn.Linear(MLP_IN, factor * w), factory(w),
+            nn.Linear(w, factor * w), factory(w), nn.Linear(w, MLP_CLASSES)).train()
+    if kind == "prelu_cnn":
+        c = channels
+        layers, cin = [], 3
+        for cout, stride in ((c, 1), (2 * c, 2), (4 * c, 2)):
+            layers += [nn.Conv2d(cin, factor * cout, 3, stride, padding=1, bias=False),
+                       nn.BatchNorm2d(factor * cout), factory(cout)]
+            cin = cout
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10)]
+        return nn.Sequential(*layers).train().to(memory_format=torch.channels_last)
     return nn.Sequential(
         nn.Conv2d(3, factor * channels, 3, padding=1, bias=False),
         nn.BatchNorm2d(factor * channels), factory(channels),
         nn.Conv2d(channels, factor * channels, 1, bias=False),
         nn.BatchNorm2d(factor * channels), factory(channels)).train().to(
             memory_format=torch.channels_last)
+
+
+def compiled_inputs(kind: str, args, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's input and the gradient of its output."""
+    if kind in ("mlp", "maxout_mlp"):
+        return (torch.randn(MLP_BATCH, MLP_IN, dtype=dtype, device=device),
+                torch.randn(MLP_BATCH, MLP_CLASSES, dtype=dtype, device=device))
+    b, hw, c = args.compiled_batch, args.compiled_hw, args.compiled_channels
+    x = torch.randn(b, 3, hw, hw, dtype=dtype, device=device).contiguous(
+        memory_format=torch.channels_last)
+    if kind == "prelu_cnn":
+        return x, torch.randn(b, 10, dtype=dtype, device=device)
+    return x, torch.randn(b, c, hw, hw, dtype=dtype, device=device).contiguous(
+        memory_format=torch.channels_last)
 
 
 _CALL = re.compile(r"\b(extern_kernels\.\w+|torch\.ops\.\w+\.\w+(?:\.\w+)?)\(")
@@ -785,26 +844,31 @@ def compiled_step(model: torch.nn.Module, x: torch.Tensor, g: torch.Tensor, thre
 
 def compiled_rows(args, device: torch.device, log) -> list[dict]:
     rows = []
-    c, hw, batch = args.compiled_channels, args.compiled_hw, args.compiled_batch
+    c = args.compiled_channels
+    cases = [(kind, op) for kind in args.compiled_model for op in args.ops
+             if op in COMPILED_MODELS[kind][0]]
+    if not cases:
+        sys.exit("bench.py: no case left by --ops/--compiled-model")
+    for kind in args.compiled_model:
+        if not any(k == kind for k, _ in cases):
+            log(f"{kind}: none of --ops runs on it (it takes "
+                f"{', '.join(COMPILED_MODELS[kind][0])})")
     for dtype in args.dtypes:
         for threads in args.threads:
-            for op in args.ops:
-                native_f, ours_f, factor = _activation_pair(op)
+            for kind, op in cases:
+                native_f, ours_f, factor = _activation_pair(op, COMPILED_MODELS[kind][1])
                 variants = compiled_variants(op, args.compiled_kept)
                 torch._dynamo.reset()
-                x = torch.randn(batch, 3, hw, hw, dtype=dtype, device=device).contiguous(
-                    memory_format=torch.channels_last)
-                g = torch.randn(batch, c, hw, hw, dtype=dtype, device=device).contiguous(
-                    memory_format=torch.channels_last)
-                native = compiled_model(native_f, factor, c, 0).to(device, dtype)
+                x, g = compiled_inputs(kind, args, dtype, device)
+                native = compiled_model(kind, native_f, factor, c, 0).to(device, dtype)
                 native_step, native_counts = compiled_step(native, x, g, threads)
                 ours_steps = []
                 for label, changes in variants:
-                    model = compiled_model(ours_f, factor, c, 0).to(device, dtype)
+                    model = compiled_model(kind, ours_f, factor, c, 0).to(device, dtype)
                     ours_steps.append((label,) + compiled_step(model, x, g, threads, changes))
                 t_native: list[float] = []
                 t_ours: dict[str, list[float]] = {label: [] for label, _, _ in ours_steps}
-                name = f"{op} {DTYPE_NAMES[dtype]} t{threads}"
+                name = f"{kind} {op} {DTYPE_NAMES[dtype]} t{threads}"
                 runner = Runner(args, device)
                 shifts = random.Random(0)
                 for r in range(args.repeats):
@@ -823,7 +887,8 @@ def compiled_rows(args, device: torch.device, log) -> list[dict]:
                 mn, minn = statistics.median(t_native), min(t_native)
                 for label, _, counts in ours_steps:
                     mo, mino = statistics.median(t_ours[label]), min(t_ours[label])
-                    rows.append({"op": op, "variant": label, "dtype": DTYPE_NAMES[dtype],
+                    rows.append({"model": kind, "op": op, "variant": label,
+                                 "dtype": DTYPE_NAMES[dtype],
                                  "threads": threads, "native": mn, "ours": mo, "ratio": mn / mo,
                                  "native_min": minn, "ours_min": mino, "min_ratio": minn / mino,
                                  "native_counts": native_counts, "ours_counts": counts})
@@ -840,21 +905,39 @@ def fmt_mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n else "n/a"
 
 
-def compiled_table(rows: list[dict]) -> str:
-    head = ["activation", "ours", "dtype", "threads", "native step", "ours step",
+def compiled_misses(r: dict, tie: float) -> str:
+    """The targets a row of what ships misses: native/ours of the medians under
+    1.0 (less --tie), more kernels than native's; '-' for the alternatives. A
+    time missed on native's own code is marked so: no code of ours can be."""
+    if r["variant"] not in ("shipped", "our kernels"):
+        return "-"
+    n, o = r["native_counts"], r["ours_counts"]
+    misses = []
+    if r["ratio"] < 1.0 - tie:
+        misses.append("ratio<1.0" + (" (code = native's)" if n["code"] == o["code"] else ""))
+    if o["kernels"] > n["kernels"]:
+        misses.append("kernels>native")
+    return "; ".join(misses) if misses else "ok"
+
+
+def compiled_table(rows: list[dict], tie: float) -> str:
+    head = ["model", "activation", "ours", "dtype", "threads", "native step", "ours step",
             "native/ours", "minima: native / ours", "kernels native / ours",
             "extern calls native / ours (our ops)", "bytes accessed native / ours",
-            "code = native's"]
-    lines = ["| " + " | ".join(head) + " |", "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"]
+            "code = native's", "targets"]
+    lines = ["| " + " | ".join(head) + " |",
+             "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|"]
     for r in rows:
         n, o = r["native_counts"], r["ours_counts"]
-        lines.append(f"| {r['op']} | {r['variant']} | {r['dtype']} | {r['threads']} | "
+        lines.append(f"| {r['model']} | {r['op']} | {r['variant']} | {r['dtype']} | "
+                     f"{r['threads']} | "
                      f"{fmt_time(r['native'])} | {fmt_time(r['ours'])} | {r['ratio']:.2f}x | "
                      f"{fmt_time(r['native_min'])} / {fmt_time(r['ours_min'])} = "
                      f"{r['min_ratio']:.2f}x | {n['kernels']} / {o['kernels']} | "
                      f"{n['extern']} / {o['extern']} ({o['ours']}) | "
                      f"{fmt_mb(n['bytes'])} / {fmt_mb(o['bytes'])} | "
-                     f"{'yes' if n['code'] == o['code'] else 'no'} |")
+                     f"{'yes' if n['code'] == o['code'] else 'no'} | "
+                     f"{compiled_misses(r, tie)} |")
     return "\n".join(lines)
 
 
@@ -863,7 +946,6 @@ def compiled_main(args, device: torch.device, log) -> str:
     malloc = steady_malloc() if device.type == "cpu" else False
     counting = count_bytes_accessed()
     rows = compiled_rows(args, device, log)
-    c, hw, b = args.compiled_channels, args.compiled_hw, args.compiled_batch
     timing = ("adaptive_autorange" if args.adaptive else "blocked_autorange") + \
         f"(min_run_time={args.min_run_time}s) x {args.repeats} round(s), medians, " + \
         ("process CPU time" if args.clock == "cpu" else "wall time")
@@ -872,10 +954,11 @@ def compiled_main(args, device: torch.device, log) -> str:
         f"({datetime.datetime.now().isoformat(timespec='seconds')})",
         "",
         f"- torch {torch.__version__}; rectifiers {rectifiers.build_info()}; device `{device}`",
-        f"- model: conv3x3(3 -> C) -> BatchNorm2d -> act -> conv1x1(C -> C) -> BatchNorm2d -> "
-        f"act, C={c} (maxout: the convs give 2C, maxout k=2 keeps C), input {b}x3x{hw}x{hw}, "
-        "channels_last, train mode; torch.compile(fullgraph=True, dynamic=False), inductor; "
-        "FX graph and AOTAutograd caches off",
+        *(f"- model {kind}: {compiled_model_text(kind, args)}" for kind in args.compiled_model),
+        "- train mode; ours: the model built with rectifiers.nn's modules (those "
+        "rectifiers.convert puts in; abs and maxout have no torch.nn module to convert); "
+        "torch.compile(fullgraph=True, dynamic=False), inductor; FX graph and AOTAutograd "
+        "caches off",
         "- step: torch.autograd.grad(model(x), parameters, g) (forward and backward)"
         + ("; glibc malloc's mmap and trim thresholds fixed at 32 MiB" if malloc else ""),
         f"- timing: torch.utils.benchmark.Timer {timing}; native and every variant of ours "
@@ -894,8 +977,10 @@ def compiled_main(args, device: torch.device, log) -> str:
         + ("" if counting else ": not available in this torch"),
         "- code = native's: the generated code is native's but for kernel names and comments, "
         "so that the row's time ratio is only what timing two equal programs gives here",
+        f"- targets (the rows of what ships): native/ours of the medians >= {1 - args.tie:.2f} "
+        "(1.0 less --tie) and kernels <= native's; ok, or the ones missed",
     ])
-    return head + "\n\n" + compiled_table(rows) + "\n"
+    return head + "\n\n" + compiled_table(rows, args.tie) + "\n"
 
 
 # ---------------------------------------------------------------------------
@@ -952,11 +1037,17 @@ def parse_args(argv=None):
                    help="plot ratio and bandwidth fraction vs size (needs matplotlib)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--compiled", action="store_true",
-                   help="instead of the op table: a compiled training step (two conv -> "
-                        "BatchNorm -> activation blocks under torch.compile) with torch.nn's "
+                   help="instead of the op table: a compiled training step (small models "
+                        "under torch.compile, see --compiled-model) with torch.nn's "
                         "activation and with ours, side by side, and the counts of the "
                         "kernels and extern calls Inductor generates (defaults: float32, "
                         "1 thread, 20 repeats of 0.05 s)")
+    p.add_argument("--compiled-model", default="cnn",
+                   help="--compiled: comma list of " + ", ".join(COMPILED_MODELS) + ", or all. "
+                        "cnn: two conv -> BatchNorm -> activation blocks, every activation; "
+                        "mlp: three Linear layers, the elementwise activations; maxout_mlp: "
+                        "the mlp with maxout k=4; prelu_cnn: three conv -> BatchNorm -> PReLU "
+                        "blocks, pooled, Linear")
     p.add_argument("--compiled-kept", action="store_true",
                    help="--compiled: also time every activation with its table entries out "
                         "(Inductor calls our kernels: what it did before they existed)")
@@ -970,6 +1061,12 @@ def parse_args(argv=None):
     if bad:
         p.error(f"unknown op(s) {', '.join(bad)}; choose from {', '.join(OPS)}")
     args.ops = ops
+    models = split_list(args.compiled_model.lower())
+    models = list(COMPILED_MODELS) if models == ["all"] else models
+    bad = [m for m in models if m not in COMPILED_MODELS]
+    if bad or not models:
+        p.error(f"unknown model(s) {', '.join(bad)}; choose from {', '.join(COMPILED_MODELS)}, all")
+    args.compiled_model = list(dict.fromkeys(models))
     args.directions = split_list(args.directions)
     bad = [d for d in args.directions if d not in DIRECTIONS]
     if bad:
