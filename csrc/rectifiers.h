@@ -25,6 +25,10 @@ at::Tensor& relu_(at::Tensor& input);
 // Reference: torch::nn::functional::leaky_relu.
 at::Tensor leaky_relu(const at::Tensor& input, double negative_slope = 0.01);
 at::Tensor& leaky_relu_(at::Tensor& input, double negative_slope = 0.01);
+// leaky_relu and the mask of its input's sides (bit: input > 0; layout in
+// docs/semantics.md), which is what autograd saves for the backward.
+std::tuple<at::Tensor, at::Tensor> leaky_relu_with_mask(const at::Tensor& input,
+                                                        double negative_slope = 0.01);
 
 // x > 0 ? x : weight[c] * x with c the index in dim 1 (inputs with fewer than
 // 2 dims have one channel); weight has 1 or size(1) elements.
@@ -85,6 +89,11 @@ std::tuple<at::Tensor, at::Tensor> maxout_with_indices(const at::Tensor& input,
 at::Tensor relu_backward(const at::Tensor& grad_output, const at::Tensor& result);
 at::Tensor leaky_relu_backward(const at::Tensor& grad_output, const at::Tensor& input,
                                double negative_slope, bool self_is_result);
+// leaky_relu's from leaky_relu_with_mask's mask; mask_sizes and
+// mask_strides are the forward result's (the mask's element order).
+at::Tensor leaky_relu_mask_backward(const at::Tensor& grad_output, const at::Tensor& mask,
+                                    at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides,
+                                    double negative_slope);
 std::tuple<at::Tensor, at::Tensor> prelu_backward(const at::Tensor& grad_output,
                                                   const at::Tensor& input,
                                                   const at::Tensor& weight);

@@ -36,6 +36,7 @@ echo "== CUDA tests"
 timeout 120 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py \
   tests/python/test_ops.py tests/python/test_autograd.py tests/python/test_autocast.py \
   tests/python/test_functional_paths.py tests/python/test_modules.py tests/python/test_rrelu.py \
+  tests/python/test_masks.py \
   -k cuda -rf 2>&1 | tail -40
 status "CUDA tests" "$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -1)"
 

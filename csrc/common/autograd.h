@@ -17,6 +17,7 @@
 #include <torch/csrc/autograd/functions/utils.h>
 #include <torch/csrc/autograd/saved_variable.h>
 #include <torch/csrc/dynamo/compiled_autograd.h>
+#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -54,10 +55,18 @@ struct Backward {
   const std::vector<Tensor>& saved;
   const std::vector<bool>& needed;
   const Attributes& attributes;
+  // The node's edges to its inputs' histories (none where compiled autograd
+  // calls the formula): a formula that records a double-backward node with
+  // an edge to an input it did not save connects it through these.
+  const torch::autograd::edge_list& edges;
 
   double real(size_t i) const { return attributes[i].toDouble(); }
   int64_t integer(size_t i) const { return attributes[i].toInt(); }
   bool flag(size_t i) const { return attributes[i].toBool(); }
+  std::vector<int64_t> integers(size_t i) const { return attributes[i].toIntVector(); }
+  torch::autograd::Edge edge(size_t i) const {
+    return i < edges.size() ? edges[i] : torch::autograd::Edge();
+  }
 };
 using Formula = variable_list (*)(const Backward&);
 
@@ -66,12 +75,13 @@ using Formula = variable_list (*)(const Backward&);
 // formula, and gradients not needed are dropped.
 inline variable_list run_formula(const char* name, Formula formula, const variable_list& grads,
                                  const std::vector<Tensor>& saved, const std::vector<bool>& needed,
-                                 const Attributes& attributes) {
+                                 const Attributes& attributes,
+                                 const torch::autograd::edge_list& edges) {
   const bool any_needed = std::any_of(needed.begin(), needed.end(), [](bool n) { return n; });
   const bool any_grad = std::any_of(grads.begin(), grads.end(),
                                     [](const Tensor& g) { return g.defined(); });
   if (!any_needed || !any_grad) return variable_list(needed.size());
-  auto out = formula(Backward{grads, saved, needed, attributes});
+  auto out = formula(Backward{grads, saved, needed, attributes, edges});
   TORCH_INTERNAL_ASSERT(out.size() == needed.size(), name, " returned ", out.size(),
                         " gradient(s) for ", needed.size(), " input(s)");
   for (size_t i = 0; i < out.size(); ++i) {
@@ -97,7 +107,7 @@ class FormulaNode final : public torch::autograd::TraceableFunction {
     std::vector<Tensor> saved;
     saved.reserve(saved_.size());
     for (const auto& s : saved_) saved.push_back(s.unpack(getptr()));
-    return run_formula(name_, formula_, grads, saved, needed(), attributes_);
+    return run_formula(name_, formula_, grads, saved, needed(), attributes_, next_edges());
   }
 
   void release_variables() override {
@@ -117,8 +127,11 @@ class FormulaNode final : public torch::autograd::TraceableFunction {
         args.collect(a.toDouble());
       } else if (a.isInt()) {
         args.collect(a.toInt());
+      } else if (a.isIntList()) {
+        args.collect(a.toIntVector());
       } else {
-        TORCH_INTERNAL_ASSERT(a.isBool(), name_, ": an attribute is not a double, int or bool");
+        TORCH_INTERNAL_ASSERT(a.isBool(), name_,
+                              ": an attribute is not a double, int, int list or bool");
         args.collect(a.toBool());
       }
     }
@@ -142,8 +155,7 @@ class FormulaNode final : public torch::autograd::TraceableFunction {
     const auto args = std::move(packed).vec();
 
     const auto& interface = torch::dynamo::autograd::getPyCompilerInterface();
-    const std::string function_name = std::string("rectifiers_") + name_;
-    bind_once(interface, swap.get_py_compiler(), function_name, args);
+    const std::string function_name = bind_once(interface, swap.get_py_compiler(), args);
     const auto output_metadata = torch::dynamo::autograd::IValuePacker<
         std::vector<std::optional<torch::autograd::InputMetadata>>>::
         pack(torch::dynamo::autograd::get_input_metadata(next_edges()));
@@ -160,18 +172,20 @@ class FormulaNode final : public torch::autograd::TraceableFunction {
     return needed;
   }
 
-  void bind_once(const std::unique_ptr<torch::dynamo::autograd::PyCompilerInterface>& interface,
-                 PyObject* py_compiler, const std::string& function_name,
-                 const std::vector<c10::IValue>& args) const {
-    // one node name, one formula: every op names its nodes so
+  // The name compiled autograd knows this node's formula by, bound on first
+  // use: rectifiers_<node name>, numbered where one node name has several
+  // formulas (an op that saves its input or a mask).
+  std::string bind_once(const std::unique_ptr<torch::dynamo::autograd::PyCompilerInterface>& interface,
+                        PyObject* py_compiler, const std::vector<c10::IValue>& args) const {
     static std::mutex mutex;
-    static std::unordered_map<std::string, Formula> bound;
+    static std::unordered_map<Formula, std::string> bound;
+    static std::unordered_map<std::string, int> formulas_named;
     std::lock_guard<std::mutex> lock(mutex);
-    const auto found = bound.find(function_name);
-    if (found != bound.end()) {
-      TORCH_INTERNAL_ASSERT(found->second == formula_, name_, " names two formulas");
-      return;
-    }
+    const auto found = bound.find(formula_);
+    if (found != bound.end()) return found->second;
+    std::string function_name = std::string("rectifiers_") + name_;
+    const int earlier = formulas_named[function_name]++;
+    if (earlier > 0) function_name += "_" + std::to_string(earlier);
     std::vector<at::TypePtr> schema;
     schema.reserve(args.size());
     for (const auto& a : args) schema.push_back(a.isTensor() ? at::TensorType::get() : a.type());
@@ -184,10 +198,11 @@ class FormulaNode final : public torch::autograd::TraceableFunction {
           const auto saved = packed.unpack<std::vector<Tensor>>();
           const auto needed = packed.unpack<std::vector<bool>>();
           const Attributes attributes(args.begin() + 2, args.end());
-          return run_formula(name, formula, grads, saved, needed, attributes);
+          return run_formula(name, formula, grads, saved, needed, attributes, {});
         },
         schema, /*is_custom_function=*/false, /*is_traceable=*/true);
-    bound.emplace(function_name, formula_);
+    bound.emplace(formula_, function_name);
+    return function_name;
   }
 
   const char* name_;
@@ -228,6 +243,18 @@ class Graph {
     node_->set_next_edges(torch::autograd::collect_next_edges(variable_list(inputs)));
   }
 
+  // The same with the edges given, for an input that was not kept (a mask
+  // formula's double backward connects to the forward's input so).
+  Graph(const char* name, torch::autograd::edge_list edges, Formula formula,
+        Attributes attributes = {}) {
+    if (!at::GradMode::is_enabled()) return;
+    const bool requires_grad = std::any_of(
+        edges.begin(), edges.end(), [](const torch::autograd::Edge& e) { return e.is_valid(); });
+    if (!requires_grad) return;
+    node_ = make_node<FormulaNode>(name, formula, std::move(attributes));
+    node_->set_next_edges(std::move(edges));
+  }
+
   bool records() const { return static_cast<bool>(node_); }
 
   // An input the formula reads: saved before the op runs, so that a later
@@ -253,6 +280,32 @@ class Graph {
  private:
   NodePtr node_;
 };
+
+// Where a tensor's gradient goes (nowhere, if it does not require one).
+inline torch::autograd::Edge edge_of(const Tensor& t) {
+  return t.defined() && t.requires_grad() ? torch::autograd::impl::gradient_edge(t)
+                                          : torch::autograd::Edge();
+}
+
+// ------------------------------------------------------------ saving masks
+
+// Whether an op may save a packed mask of x instead of x (common/mask.h):
+// only for a plain tensor in eager autograd. Where something other than our
+// kernels reads the saved tensors or the ops called (the tracing of
+// torch.compile and torch.export, the TorchScript tracer, torch.func's
+// transforms, tensor subclasses such as DTensor, dispatch modes), the op
+// saves what torch saves and calls what torch calls, so nothing there changes.
+inline bool saves_mask(const Tensor& x) {
+  const c10::DispatchKeySet traced({c10::DispatchKey::Python, c10::DispatchKey::PythonTLSSnapshot,
+                                    c10::DispatchKey::Functionalize,
+                                    c10::DispatchKey::FuncTorchBatched,
+                                    c10::DispatchKey::FuncTorchGradWrapper,
+                                    c10::DispatchKey::FuncTorchDynamicLayerFrontMode});
+  if (x.key_set().has_any(traced)) return false;
+  if (c10::impl::tls_local_dispatch_key_set().included_.has_any(traced)) return false;
+  if (torch::jit::tracer::isTracing()) return false;
+  return x.layout() == at::kStrided && !x.is_meta();
+}
 
 // -------------------------------------------------------------- forward mode
 

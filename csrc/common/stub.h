@@ -17,6 +17,11 @@ using at::native::DispatchStub;  // DECLARE_DISPATCH names it unqualified
 using elementwise_fn = void (*)(at::TensorIteratorBase&);
 // The same with the op's scalar argument (leaky_relu's negative_slope).
 using elementwise_scalar_fn = void (*)(at::TensorIteratorBase&, double);
+// The loops of an op that saves a packed mask (common/mask.h): (input,
+// result laid out as mask::outputs_for lays it, mask, scalar) forward,
+// (grad_output in the mask's order, mask, grad_input, scalar) backward.
+using mask_forward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&, double);
+using mask_backward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&, double);
 
 }  // namespace rectifiers
 

@@ -3,6 +3,7 @@
 #include "leaky_relu.h"
 
 #include "../common/elementwise.h"
+#include "../common/mask.h"
 #include "../common/register.h"
 #include "../rectifiers.h"
 
@@ -10,6 +11,8 @@ namespace rectifiers {
 
 DEFINE_DISPATCH(leaky_relu_stub);
 DEFINE_DISPATCH(leaky_relu_backward_stub);
+DEFINE_DISPATCH(leaky_relu_with_mask_stub);
+DEFINE_DISPATCH(leaky_relu_mask_backward_stub);
 
 namespace {
 
@@ -46,10 +49,35 @@ at::Tensor leaky_relu_backward_kernel(const at::Tensor& grad, const at::Tensor& 
   return out;
 }
 
+std::tuple<at::Tensor, at::Tensor> leaky_relu_with_mask_kernel(const at::Tensor& x, double slope) {
+  checks::floating("leaky_relu_with_mask", x);
+  checks::fits_compute_type("leaky_relu_with_mask", x, "negative_slope", slope);
+  auto [result, bits] = mask::outputs_for(x);
+  if (!x.is_meta() && x.numel() > 0) {
+    leaky_relu_with_mask_stub(x.device().type(), x, result, bits, slope);
+  }
+  return {result, bits};
+}
+
+at::Tensor leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& bits,
+                                           at::IntArrayRef mask_sizes,
+                                           at::IntArrayRef mask_strides, double slope) {
+  auto out =
+      mask::grad_output_for("leaky_relu_mask_backward", grad, bits, mask_sizes, mask_strides);
+  checks::fits_compute_type("leaky_relu_mask_backward", grad, "negative_slope", slope);
+  if (!grad.is_meta() && grad.numel() > 0) {
+    leaky_relu_mask_backward_stub(grad.device().type(), mask::in_mask_order(grad, mask_strides),
+                                  bits, out, slope);
+  }
+  return out;
+}
+
 void register_leaky_relu_kernels(torch::Library& m) {
   m.impl("leaky_relu", &leaky_relu_kernel);
   m.impl("leaky_relu_", &leaky_relu_in_place_kernel);
   m.impl("leaky_relu_backward", &leaky_relu_backward_kernel);
+  m.impl("leaky_relu_with_mask", &leaky_relu_with_mask_kernel);
+  m.impl("leaky_relu_mask_backward", &leaky_relu_mask_backward_kernel);
 }
 
 }  // namespace
@@ -77,6 +105,25 @@ at::Tensor leaky_relu_backward(const at::Tensor& grad_output, const at::Tensor& 
   return op.call(grad_output, input, negative_slope, self_is_result);
 }
 
+std::tuple<at::Tensor, at::Tensor> leaky_relu_with_mask(const at::Tensor& input,
+                                                        double negative_slope) {
+  checks::defined("leaky_relu_with_mask", input, "input");
+  static const auto op = op_handle<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, double)>(
+      "rectifiers::leaky_relu_with_mask");
+  return op.call(input, negative_slope);
+}
+
+at::Tensor leaky_relu_mask_backward(const at::Tensor& grad_output, const at::Tensor& mask,
+                                    at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides,
+                                    double negative_slope) {
+  checks::defined("leaky_relu_mask_backward", grad_output, "grad_output");
+  checks::defined("leaky_relu_mask_backward", mask, "mask");
+  static const auto op =
+      op_handle<at::Tensor(const at::Tensor&, const at::Tensor&, at::IntArrayRef,
+                           at::IntArrayRef, double)>("rectifiers::leaky_relu_mask_backward");
+  return op.call(grad_output, mask, mask_sizes, mask_strides, negative_slope);
+}
+
 }  // namespace rectifiers
 
 TORCH_LIBRARY_FRAGMENT(rectifiers, m) {
@@ -86,6 +133,13 @@ TORCH_LIBRARY_FRAGMENT(rectifiers, m) {
       "leaky_relu_backward(Tensor grad_output, Tensor self, float negative_slope, "
       "bool self_is_result) -> Tensor",
       {at::Tag::pointwise});
+  // what the out-of-place leaky_relu saves for its backward under autograd
+  // (see common/mask.h)
+  m.def("leaky_relu_with_mask(Tensor self, float negative_slope=0.01) -> (Tensor, Tensor)");
+  m.def(
+      "leaky_relu_mask_backward(Tensor grad_output, Tensor mask, int[] mask_sizes, "
+      "int[] mask_strides, "
+      "float negative_slope) -> Tensor");
 }
 
 RECTIFIERS_DEVICE_KERNELS(rectifiers::register_leaky_relu_kernels)

@@ -76,6 +76,23 @@ def leaky_relu_backward(grad_output, self, negative_slope, self_is_result):
     return aten.leaky_relu_backward(grad_output, self, negative_slope, self_is_result)
 
 
+def _mask_bits(mask, like, mask_strides):
+    # bit i of the mask belongs to the element at offset i of a dense tensor
+    # laid out by mask_strides (csrc/common/mask.h): the offsets of a dense
+    # layout are an arange seen through those strides
+    offsets = torch.arange(like.numel(), device=like.device).as_strided(like.shape, mask_strides)
+    words = mask[offsets >> 5]
+    return ((words >> (offsets & 31).to(words.dtype)) & 1).bool()
+
+
+def leaky_relu_mask_backward(grad_output, mask, mask_sizes, mask_strides, negative_slope):
+    # aten.leaky_relu_backward's decomposition (in the op-math type, as it
+    # is) with the mask for self > 0
+    positive = _mask_bits(mask, grad_output, mask_strides)
+    grad = grad_output.to(torch.promote_types(grad_output.dtype, torch.float32))
+    return torch.where(positive, grad, grad * negative_slope).to(grad_output.dtype)
+
+
 def abs_rectifier(self):
     return aten.abs(self)
 
@@ -170,6 +187,7 @@ DECOMPOSITIONS = {
     "leaky_relu": leaky_relu,
     "leaky_relu_": _in_place(leaky_relu),
     "leaky_relu_backward": leaky_relu_backward,
+    "leaky_relu_mask_backward": leaky_relu_mask_backward,
     "abs_rectifier": abs_rectifier,
     "abs_rectifier_backward": abs_rectifier_backward,
     "relu6": relu6,

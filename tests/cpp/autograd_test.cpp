@@ -97,6 +97,27 @@ TEST_P(AutogradTest, LeakyReluGradMatchesTorch) {
   }
 }
 
+// What leaky_relu saves under autograd: the mask of input > 0 in the
+// result's memory order, from which leaky_relu_mask_backward gives
+// leaky_relu_backward's gradient for a gradient of any layout.
+TEST_P(AutogradTest, LeakyReluMaskGivesTheBackward) {
+  for (auto dt : kFloatingTypes) {
+    UseDtype(dt);
+    SCOPED_TRACE(DtypeName(dt));
+    for (auto layout : GradLayouts()) {
+      SCOPED_TRACE(LayoutName(layout));
+      auto x = MakeInput(layout, dtype(), device());
+      auto [y, mask] = rectifiers::leaky_relu_with_mask(x, 0.2);
+      EXPECT_TRUE(BitwiseEqual(y, torch::leaky_relu(x, 0.2)));
+      EXPECT_EQ(mask.scalar_type(), torch::kInt);
+      EXPECT_EQ(mask.numel(), (x.numel() + 31) / 32);
+      auto g = GradLike(y).contiguous();
+      auto gx = rectifiers::leaky_relu_mask_backward(g, mask, y.sizes(), y.strides(), 0.2);
+      EXPECT_TRUE(BitwiseEqual(gx, torch::leaky_relu_backward(g, x, 0.2, false)));
+    }
+  }
+}
+
 TEST_P(AutogradTest, AbsRectifierGradMatchesTorch) {
   for (auto dt : kFloatingTypes) {
     UseDtype(dt);

@@ -115,6 +115,20 @@ TEST_P(ErrorsTest, EluFamilyAlphaIsChecked) {
                            torch::elu_backward(y, -0.5, 1.0, 1.0, false, y)));
 }
 
+TEST_P(ErrorsTest, LeakyReluMaskBackwardRefusesAMaskThatDoesNotFit) {
+  auto x = torch::randn({3, 5}, opts());
+  auto [y, mask] = rectifiers::leaky_relu_with_mask(x, 0.1);
+  auto g = torch::randn({3, 5}, opts());
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::leaky_relu_mask_backward(g, mask.narrow(0, 0, 0), y.sizes(), y.strides(), 0.1); },
+                         {"rectifiers::leaky_relu_mask_backward", "mask has 0 words"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::leaky_relu_mask_backward(g, mask, {3, 5}, {5, 2}, 0.1); },
+                         {"rectifiers::leaky_relu_mask_backward", "not a dense layout"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::leaky_relu_mask_backward(g, mask.to(torch::kLong), y.sizes(), y.strides(), 0.1); },
+                         {"rectifiers::leaky_relu_mask_backward", "int32"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::leaky_relu_mask_backward(torch::randn({5, 3}, opts()), mask, y.sizes(), y.strides(), 0.1); },
+                         {"rectifiers::leaky_relu_mask_backward", "are not grad_output's sizes"}));
+}
+
 TEST_P(ErrorsTest, MaxoutPoolSizeBelowOne) {
   auto x = torch::randn({2, 6, 3}, opts());
   ExpectRejected([&] { rectifiers::maxout(x, 0, 1); }, "maxout", {"pool_size", "got 0"}, {x});

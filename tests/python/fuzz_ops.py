@@ -229,6 +229,32 @@ def nan_sign_mask(shape):
     return count < 2
 
 
+def mask_backward_case(rng, g, x, slope):
+    """leaky_relu_mask_backward from the mask of a real forward of x, or (one
+    case in five) from a mask or strides that do not fit, which it must
+    refuse: (the call, whether it was spoilt)."""
+    R = torch.ops.rectifiers
+    # a mask of x's sides (whatever the slope: the mask does not depend on it)
+    y, mask = R.leaky_relu_with_mask(x if x.is_floating_point() else x.double(), 0.5)
+    sizes, strides = list(y.shape), list(y.stride())
+    spoil = rng.random()
+    if spoil < 0.05:
+        mask = mask[:-1] if mask.numel() else torch.zeros(1, dtype=torch.int32)
+    elif spoil < 0.1:
+        mask = mask.to(torch.int64)
+    elif spoil < 0.15 and strides and y.numel() > 1 and max(y.shape) > 1:
+        strides[max(range(len(strides)), key=lambda d: y.shape[d])] += 1
+    elif spoil < 0.2:
+        strides = strides + [1]
+    else:
+        spoil = 1.0
+    return (lambda: R.leaky_relu_mask_backward(g, mask, sizes, strides, slope)), spoil < 0.2
+
+
+def refused(what):
+    raise RuntimeError(f"the reference refuses {what}")
+
+
 def draw_case(rng):
     """(op name, callable on ours, reference callable, inputs, in-place target);
     the scalar arguments drawn are left in SCALARS for the failure report."""
@@ -236,7 +262,7 @@ def draw_case(rng):
     SCALARS.clear()
     NAN_OPERANDS.clear()
     op = rng.choice(["relu", "relu_", "relu_backward", "leaky_relu", "leaky_relu_",
-                     "leaky_relu_backward", "prelu", "prelu_backward", "abs_rectifier",
+                     "leaky_relu_backward", "leaky_relu_with_mask", "leaky_relu_mask_backward", "prelu", "prelu_backward", "abs_rectifier",
                      "abs_rectifier_backward", "maxout", "maxout_with_indices", "maxout_backward",
                      "relu6", "relu6_", "relu6_backward", "elu", "elu_", "celu", "celu_", "selu",
                      "selu_", "elu_backward", "rrelu", "rrelu_", "rrelu_backward"])
@@ -301,8 +327,11 @@ def draw_case(rng):
         return op, lambda: R.relu(x), lambda: torch.relu(x), [x], None
     if op == "abs_rectifier":
         return op, lambda: R.abs_rectifier(x), lambda: torch.abs(x), [x], None
-    if "leaky_relu" in op and op != "leaky_relu_backward":
+    if op in ("leaky_relu", "leaky_relu_", "leaky_relu_with_mask"):
         NAN_OPERANDS.extend([x.clone(), slope])
+    if op == "leaky_relu_with_mask":
+        return (op, lambda: R.leaky_relu_with_mask(x, slope)[0], lambda: F.leaky_relu(x, slope),
+                [x], None)
     if op == "leaky_relu":
         return op, lambda: R.leaky_relu(x, slope), lambda: F.leaky_relu(x, slope), [x], None
     if op in ("relu_", "leaky_relu_"):
@@ -327,7 +356,7 @@ def draw_case(rng):
                 lambda: torch.ops.aten.threshold_backward(grad_of(g, x), x, 0), ins, None)
     if g is not None and g.shape == x.shape:
         NAN_OPERANDS.extend([g, x])
-        if op == "leaky_relu_backward":
+        if op in ("leaky_relu_backward", "leaky_relu_mask_backward"):
             NAN_OPERANDS[1:] = [slope]
     if op == "abs_rectifier_backward":
         return (op, lambda: R.abs_rectifier_backward(g, x), lambda: grad_of(g, x) * torch.sgn(x), ins, None)
@@ -345,6 +374,17 @@ def draw_case(rng):
         return (op, lambda: R.elu_backward(g, x, slope, scale, input_scale, is_result),
                 lambda: torch.ops.aten.elu_backward(grad_of(g, x), slope, scale, input_scale,
                                                     is_result, x), ins, None)
+    if op == "leaky_relu_mask_backward":
+        call, spoilt = mask_backward_case(rng, g, x, slope)
+        if spoilt:
+            return op, call, lambda: refused("a mask that does not fit"), ins, None
+        # the mask holds x's sides, not its dtype: g of any floating dtype
+        # and x's shape gets torch's gradient for those sides
+        def reference():
+            sides = torch.where(x > 0, 1.0, -1.0).to(g.dtype)
+            return torch.ops.aten.leaky_relu_backward(grad_of(g, sides), sides, slope, False)
+
+        return op, call, reference, ins, None
     if op == "leaky_relu_backward":
         is_result = rng.random() < 0.3
         return (op, lambda: R.leaky_relu_backward(g, x, slope, is_result),

@@ -92,6 +92,16 @@ def samples(name, layout, dtype, device, rg):
             ((grad_like(s4), x(seed=1), -0.2, False), {}),
             ((grad_like(s4), x(seed=1, positive=True), 0.2, True), {}),
         ]
+    if name == "leaky_relu_with_mask":
+        return [((x(), 0.2), {}), ((x(),), {"negative_slope": -0.5})] + [
+            ((e, 0.1), {}) for e in extra_x
+        ]
+    if name == "leaky_relu_mask_backward":
+        def from_forward(t, slope):
+            y, mask = ops.leaky_relu_with_mask(t, slope)
+            return grad_like(tuple(t.shape)), mask, list(y.shape), list(y.stride()), slope
+        return [(from_forward(x(seed=1, grad=False), 0.2), {}),
+                (from_forward(x(seed=1, grad=False), -0.3), {})]
     if name in ("relu6", "selu"):
         return [((x(),), {}), ((x() * 4,), {})] + [((e,), {}) for e in extra_x]
     if name in ("elu", "celu"):

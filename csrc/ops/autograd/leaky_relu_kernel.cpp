@@ -12,8 +12,57 @@ variable_list leaky_relu_derivative(const Backward& b) {
   return {rectifiers::leaky_relu_backward(b.grads[0], b.saved[0], b.real(0), b.flag(1))};
 }
 
+// From the mask (attributes: negative_slope, the result's sizes and strides). Under
+// create_graph the gradient is recorded as leaky_relu_backward's is, with
+// edges to grad and to the input (whose gradient is a defined zero), the
+// input's edge being this node's own.
+variable_list leaky_relu_mask_double_backward(const Backward& b) {
+  const auto& gg = b.grads[0];
+  return {rectifiers::leaky_relu_mask_backward(gg, b.saved[0], b.integers(1), b.integers(2),
+                                               b.real(0)),
+          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+}
+
+variable_list leaky_relu_mask_derivative(const Backward& b) {
+  const auto& g = b.grads[0];
+  const auto& mask = b.saved[0];
+  const auto sizes = b.integers(1);
+  const auto strides = b.integers(2);
+  const double slope = b.real(0);
+  Graph graph("LeakyReluBackwardBackward", {edge_of(g), b.edge(0)},
+              leaky_relu_mask_double_backward, b.attributes);
+  graph.save_input(mask);
+  auto grad_input = below_autograd(
+      [&] { return rectifiers::leaky_relu_mask_backward(g, mask, sizes, strides, slope); });
+  graph.set_outputs({grad_input});
+  if (any_tangent(g)) {
+    set_tangent(grad_input,
+                rectifiers::leaky_relu_mask_backward(tangent(g), mask, sizes, strides, slope));
+  }
+  return {grad_input};
+}
+
+// leaky_relu and the mask of x > 0 (common/mask.h), which is all its node
+// saves: 1/32 of a float32 input. The out-of-place leaky_relu runs this
+// where it may (saves_mask).
+std::tuple<Tensor, Tensor> leaky_relu_with_mask(const Tensor& x, double slope) {
+  check_inputs("leaky_relu_with_mask", {{"input", x}});
+  auto [y, mask] = below_autograd([&] { return rectifiers::leaky_relu_with_mask(x, slope); });
+  Graph graph("LeakyReluBackward", {x}, leaky_relu_mask_derivative,
+              {slope, c10::IValue(y.sizes().vec()), c10::IValue(y.strides().vec())});
+  graph.set_outputs({y});
+  graph.save_input(mask);  // not an output of the graph: the mask is not differentiable
+  if (any_tangent(x)) {
+    set_tangent(y, rectifiers::leaky_relu_backward(tangent(x), primal(x), slope, false));
+  }
+  return {y, mask};
+}
+
 Tensor leaky_relu(const Tensor& x, double slope) {
   check_inputs("leaky_relu", {{"input", x}});
+  if (at::GradMode::is_enabled() && x.requires_grad() && saves_mask(x)) {
+    return std::get<0>(leaky_relu_with_mask(x, slope));
+  }
   Graph graph("LeakyReluBackward", {x}, leaky_relu_derivative, {slope, false});
   graph.save_input(x);
   auto y = below_autograd([&] { return rectifiers::leaky_relu(x, slope); });
@@ -62,6 +111,25 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope, bool 
   return out;
 }
 
+// Linear in grad; the mask is not differentiable.
+Tensor leaky_relu_mask_backward(const Tensor& g, const Tensor& mask, at::IntArrayRef sizes,
+                                at::IntArrayRef strides, double slope) {
+  check_inputs("leaky_relu_mask_backward", {{"grad_output", g}, {"mask", mask}});
+  Graph graph("LeakyReluMaskBackwardBackward", {g}, [](const Backward& b) -> variable_list {
+    return {rectifiers::leaky_relu_mask_backward(b.grads[0], b.saved[0], b.integers(1),
+                                                 b.integers(2), b.real(0))};
+  }, {slope, c10::IValue(sizes.vec()), c10::IValue(strides.vec())});
+  graph.save_input(mask);
+  auto out = below_autograd(
+      [&] { return rectifiers::leaky_relu_mask_backward(g, mask, sizes, strides, slope); });
+  graph.set_outputs({out});
+  if (any_tangent(g)) {
+    set_tangent(out,
+                rectifiers::leaky_relu_mask_backward(tangent(g), mask, sizes, strides, slope));
+  }
+  return out;
+}
+
 void leaky_relu__bumping_version(Tensor& x, double slope) {
   in_place_bumping_version(x, [&] { rectifiers::leaky_relu_(x, slope); });
 }
@@ -74,6 +142,8 @@ TORCH_LIBRARY_IMPL(rectifiers, Autograd, m) {
   m.impl("leaky_relu", &leaky_relu);
   m.impl("leaky_relu_", &leaky_relu_);
   m.impl("leaky_relu_backward", &leaky_relu_backward);
+  m.impl("leaky_relu_with_mask", &leaky_relu_with_mask);
+  m.impl("leaky_relu_mask_backward", &leaky_relu_mask_backward);
 }
 
 TORCH_LIBRARY_IMPL(rectifiers, ADInplaceOrView, m) {

@@ -1,5 +1,6 @@
 // leaky_relu's CPU loops, compiled once per instruction set (see common/stub.h).
 #include "../../cpu/loops.h"
+#include "../../cpu/mask_loops.h"
 #include "../leaky_relu.h"
 
 namespace rectifiers::cpu {
@@ -40,6 +41,33 @@ void leaky_relu_backward_kernel(at::TensorIteratorBase& iter, double slope) {
   });
 }
 
+void leaky_relu_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
+                                 const at::Tensor& mask, double slope) {
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::leaky_relu_with_mask", [&] {
+    using opmath_t = at::opmath_type<scalar_t>;
+    forward_with_mask<scalar_t>(
+        x, result, mask, [slope](at::TensorIteratorBase& iter) { leaky_relu_kernel(iter, slope); },
+        [slope](Vectorized<scalar_t> v) {
+          return vec_leaky(v, Vectorized<scalar_t>(static_cast<scalar_t>(slope)));
+        },
+        [](scalar_t v) { return static_cast<opmath_t>(v) > opmath_t(0); },
+        [](auto v) { return v > decltype(v)(0); });
+  });
+}
+
+void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& mask,
+                                     const at::Tensor& out, double slope) {
+  RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::leaky_relu_mask_backward", [&] {
+    using opmath_t = at::opmath_type<scalar_t>;
+    const auto a = static_cast<opmath_t>(slope);
+    backward_from_mask<scalar_t>(grad, mask, out, [a](scalar_t g, uint32_t positive) -> scalar_t {
+      const opmath_t v = g;
+      const opmath_t scaled = v * a;
+      return positive ? v : scaled;
+    });
+  });
+}
+
 }  // namespace
 }  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
@@ -47,3 +75,7 @@ void leaky_relu_backward_kernel(at::TensorIteratorBase& iter, double slope) {
 RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_stub, &rectifiers::cpu::leaky_relu_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_backward_stub,
                                &rectifiers::cpu::leaky_relu_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_with_mask_stub,
+                               &rectifiers::cpu::leaky_relu_with_mask_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_mask_backward_stub,
+                               &rectifiers::cpu::leaky_relu_mask_backward_kernel)

@@ -1,0 +1,161 @@
+// The CPU loops of the ops that save a packed mask (common/mask.h), for the
+// kernel files compiled per instruction set (see cpu/loops.h), in parallel
+// over stretches of mask words.
+#pragma once
+
+#include <ATen/Parallel.h>
+#include <ATen/TensorIterator.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/cpu/vec/vec.h>
+
+#if defined(CPU_CAPABILITY_AVX2) || defined(CPU_CAPABILITY_AVX512)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "../common/mask.h"
+
+#ifndef CPU_CAPABILITY
+#error "cpu/mask_loops.h is for the kernel files compiled per instruction set (CPU_CAPABILITY)"
+#endif
+
+namespace rectifiers::cpu {
+inline namespace CPU_CAPABILITY {
+
+// A parallel task's share of the mask: enough to amortise handing it out.
+constexpr int64_t kMaskWordsPerTask = 1024;
+
+// Whether this build packs a vector's comparison into bits with one
+// instruction: AVX2 and AVX-512, for float and double.
+template <typename scalar_t>
+constexpr bool kPacksVectors =
+#if defined(CPU_CAPABILITY_AVX2) || defined(CPU_CAPABILITY_AVX512)
+    std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, double>;
+#else
+    false;
+#endif
+
+// The lanes of a comparison (all-ones where set, as at::vec's comparisons
+// give) as bits, lane 0 lowest.
+template <typename scalar_t>
+uint32_t lane_bits(at::vec::Vectorized<scalar_t> set) {
+#if defined(CPU_CAPABILITY_AVX512)
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    return _mm512_movepi32_mask(_mm512_castps_si512(set));
+  } else if constexpr (std::is_same_v<scalar_t, double>) {
+    return _mm512_movepi64_mask(_mm512_castpd_si512(set));
+  }
+#elif defined(CPU_CAPABILITY_AVX2)
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    return static_cast<uint32_t>(_mm256_movemask_ps(set));
+  } else if constexpr (std::is_same_v<scalar_t, double>) {
+    return static_cast<uint32_t>(_mm256_movemask_pd(set));
+  }
+#endif
+  TORCH_INTERNAL_ASSERT(false, "lane_bits: no vector packing in this build");
+  return 0;
+}
+
+// Words [begin, end) of the mask of a dense input in memory order, side(x)
+// giving an element's bit, vec_side(v) those of a float vector (float16 and
+// bfloat16 compare in float, vectorised where the build packs vectors).
+template <typename scalar_t, typename Side, typename VecSide>
+void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t begin, int64_t end,
+                Side side, VecSide vec_side) {
+  if constexpr (at::is_reduced_floating_point_v<scalar_t> && kPacksVectors<float>) {
+    using Vec = at::vec::Vectorized<scalar_t>;
+    constexpr int lanes = Vec::size();
+    constexpr int float_lanes = at::vec::Vectorized<float>::size();
+    const int64_t full = std::min(end, n / mask::kBitsPerWord);
+    for (int64_t w = begin; w < full; ++w) {
+      const int64_t base = w * mask::kBitsPerWord;
+      uint32_t word = 0;
+      for (int k = 0; k < 32 / lanes; ++k) {
+        const auto [low, high] = at::vec::convert_to_float<scalar_t>(Vec::loadu(in + base + k * lanes));
+        word |= (lane_bits<float>(vec_side(low)) | lane_bits<float>(vec_side(high)) << float_lanes)
+                << (k * lanes);
+      }
+      words[w] = word;
+    }
+    begin = std::max(begin, full);
+  }
+  for (int64_t w = begin; w < end; ++w) {
+    const int64_t base = w * mask::kBitsPerWord;
+    const int64_t bits = std::min(mask::kBitsPerWord, n - base);
+    uint32_t word = 0;
+    for (int64_t j = 0; j < bits; ++j) word |= static_cast<uint32_t>(side(in[base + j])) << j;
+    words[w] = word;
+  }
+}
+
+// The forward of an op that saves a mask. Float and double, where the build
+// packs vectors: one pass in memory order over the dense input, each vector
+// giving its values (vec_value) and its bits (vec_side) from the registers.
+// Otherwise values(iter) runs the op's own elementwise loop over the input
+// as it is, then the bits are packed from the dense input: float16 and
+// bfloat16 values then are ATen's, whose NaN encoding depends on where its
+// loop runs vectorised.
+template <typename scalar_t, typename Values, typename VecValue, typename Side, typename VecSide>
+void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::Tensor& mask,
+                       Values values, VecValue vec_value, Side side, VecSide vec_side) {
+  using Vec = at::vec::Vectorized<scalar_t>;
+  const auto dense = mask::dense(x);
+  const int64_t n = x.numel();
+  const auto* in = dense.const_data_ptr<scalar_t>();
+  auto* words = reinterpret_cast<uint32_t*>(mask.mutable_data_ptr<int32_t>());
+  if constexpr (!kPacksVectors<scalar_t>) {
+    auto iter = at::TensorIteratorConfig().add_output(result).add_const_input(x).build();
+    values(iter);
+    at::parallel_for(0, mask.numel(), kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
+      pack_words(in, n, words, begin, end, side, vec_side);
+    });
+  } else {
+    auto* out = result.mutable_data_ptr<scalar_t>();
+    constexpr int lanes = Vec::size();
+    at::parallel_for(0, mask.numel(), kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
+      const int64_t full = std::min(end, n / mask::kBitsPerWord);  // words of 32 elements
+      for (int64_t w = begin; w < full; ++w) {
+        const int64_t base = w * mask::kBitsPerWord;
+        uint32_t word = 0;
+        for (int k = 0; k < 32 / lanes; ++k) {
+          const auto v = Vec::loadu(in + base + k * lanes);
+          vec_value(v).store(out + base + k * lanes);
+          word |= lane_bits<scalar_t>(vec_side(v)) << (k * lanes);
+        }
+        words[w] = word;
+      }
+      if (full < end) {  // the last word, part filled
+        const int64_t base = full * mask::kBitsPerWord;
+        at::vec::map(vec_value, out + base, in + base, n - base);
+        pack_words(in, n, words, full, end, side, vec_side);
+      }
+    });
+  }
+}
+
+// grad_input[i] = op(grad[i], bit i) (an unsigned 0 or 1), grad in the mask's order.
+template <typename scalar_t, typename Op>
+void backward_from_mask(const at::Tensor& grad, const at::Tensor& mask, const at::Tensor& out,
+                        Op op) {
+  const int64_t n = grad.numel();
+  const auto* g = grad.const_data_ptr<scalar_t>();
+  auto* o = out.mutable_data_ptr<scalar_t>();
+  const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
+  at::parallel_for(0, mask.numel(), kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
+    for (int64_t w = begin; w < end; ++w) {
+      const int64_t base = w * mask::kBitsPerWord;
+      const uint32_t word = words[w];
+      if (n - base >= mask::kBitsPerWord) {
+        for (int j = 0; j < 32; ++j) o[base + j] = op(g[base + j], (word >> j) & 1u);
+      } else {
+        for (int64_t j = 0; j < n - base; ++j) o[base + j] = op(g[base + j], (word >> j) & 1u);
+      }
+    }
+  });
+}
+
+}  // namespace CPU_CAPABILITY
+}  // namespace rectifiers::cpu
