@@ -235,7 +235,8 @@ def mask_backward_case(rng, g, x, slope):
     refuse: (the call, whether it was spoilt)."""
     R = torch.ops.rectifiers
     # a mask of x's sides (whatever the slope: the mask does not depend on it)
-    y, mask = R.leaky_relu_with_mask(x if x.is_floating_point() else x.double(), 0.5)
+    sides = x if x.is_floating_point() else (x.real if x.is_complex() else x).double()
+    y, mask = R.leaky_relu_with_mask(sides, 0.5)
     sizes, strides = list(y.shape), list(y.stride())
     spoil = rng.random()
     if spoil < 0.05:
