@@ -5,7 +5,8 @@ The ops that save a packed mask instead of their input (docs/semantics.md,
 torch.autograd.graph.saved_tensors_hooks, for an input made by another op as
 in a network) and the forward and forward+backward times, ours against
 torch's twin side by side. Then whole models: the bytes one training step
-saves with torch.nn's activations and with rectifiers.convert's.
+keeps for its backward (each storage once, however many ops save it) with
+torch.nn's activations and with rectifiers.convert's.
 
     python benchmarks/bench_saved.py [--numel N] [--threads T] [--repeats R]
 """
@@ -24,6 +25,11 @@ from rectifiers import functional as RF
 # (name, ours, torch's, target of ours / torch's saved bytes in float32)
 OPS = [
     ("leaky_relu(0.2)", lambda t: RF.leaky_relu(t, 0.2), lambda t: F.leaky_relu(t, 0.2), 1 / 16),
+    ("relu6", RF.relu6, F.relu6, 1 / 16),
+    ("abs_rectifier", RF.abs_rectifier, torch.abs, 1 / 8),
+    # torch's training rrelu saves the input and a tensor of slopes
+    ("rrelu (training)", lambda t: RF.rrelu(t, training=True), lambda t: F.rrelu(t, training=True),
+     1 / 32),
 ]
 
 
@@ -72,15 +78,46 @@ class LeakyConvNet(torch.nn.Module):
         return self.head(self.body(x))
 
 
+def rrelu_mlp(width=1024, depth=4):
+    layers = [torch.nn.Flatten()]
+    for cin in [3 * 32 * 32] + [width] * (depth - 1):
+        layers += [torch.nn.Linear(cin, width), torch.nn.RReLU()]
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width, 10))
+
+
+def mobilenet_v2():
+    import torchvision
+
+    return torchvision.models.mobilenet_v2(num_classes=10)  # ReLU6(inplace=True)
+
+
+def stored_bytes(fn):
+    """The bytes of the distinct storages autograd keeps for fn's backward: a
+    tensor saved by two ops (a conv's input that is an in-place activation's
+    result) counts once, as it takes memory once."""
+    kept = {}
+
+    def pack(t):
+        kept[t.untyped_storage().data_ptr()] = t  # alive until the end, so no address is reused
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(t.untyped_storage().nbytes() for t in kept.values())
+
+
 def model_rows():
     rows = []
-    for name, make, shape in [("LeakyReLU conv net (8x3x64x64)", LeakyConvNet, (8, 3, 64, 64))]:
+    for name, make, shape in [("LeakyReLU conv net (8x3x64x64)", LeakyConvNet, (8, 3, 64, 64)),
+                              ("mobilenet_v2, in-place ReLU6 (8x3x64x64)", mobilenet_v2,
+                               (8, 3, 64, 64)),
+                              ("RReLU MLP, 4 x 1024 (64x3x32x32)", rrelu_mlp, (64, 3, 32, 32))]:
         torch.manual_seed(0)
-        native = make()
-        ours = rectifiers.convert(make())
+        native = make().train()
+        ours = rectifiers.convert(make()).train()
         ours.load_state_dict(native.state_dict())
         x = torch.randn(shape)
-        saved = [saved_bytes(lambda: m(x).sum()) for m in (ours, native)]
+        saved = [stored_bytes(lambda: m(x).sum()) for m in (ours, native)]
         rows.append({"model": name, "ours": saved[0], "native": saved[1]})
     return rows
 

@@ -37,11 +37,17 @@ at::Tensor prelu(const at::Tensor& input, const at::Tensor& weight);
 
 // |x|; derivative 0 at x = 0. Reference: torch::abs.
 at::Tensor abs_rectifier(const at::Tensor& input);
+// abs_rectifier and the mask its backward reads (two planes: input > 0,
+// input < 0; layout in docs/semantics.md), which is what autograd saves.
+std::tuple<at::Tensor, at::Tensor> abs_rectifier_with_mask(const at::Tensor& input);
 
 // min(max(x, 0), 6); derivative 0 at 0 and at 6. Reference:
 // torch::nn::functional::relu6 (hardtanh(x, 0, 6)).
 at::Tensor relu6(const at::Tensor& input);
 at::Tensor& relu6_(at::Tensor& input);
+// relu6 and the mask its backward reads (two planes: 0 < input < 6, input
+// is NaN), which is what autograd saves of the out-of-place relu6.
+std::tuple<at::Tensor, at::Tensor> relu6_with_mask(const at::Tensor& input);
 
 // x > 0 ? x : alpha * (exp(x) - 1); derivative at 0 that of the negative
 // side (alpha). Reference: torch::nn::functional::elu.
@@ -60,8 +66,8 @@ at::Tensor& selu_(at::Tensor& input);
 
 // Randomized leaky ReLU. Training: x > 0 ? x : slope * x with a slope per
 // element uniform in [lower, upper], from `generator` (or the default one);
-// backward regenerates the slopes (nothing the size of the input but the
-// input is saved). Eval: leaky_relu with (lower + upper) / 2. Reference:
+// backward regenerates the slopes (autograd saves the input, or where it
+// may a mask of one bit per element, and no slopes). Eval: leaky_relu with (lower + upper) / 2. Reference:
 // torch::rrelu (its random stream differs).
 at::Tensor rrelu(const at::Tensor& input, double lower = 1.0 / 8, double upper = 1.0 / 3,
                  bool training = false, std::optional<at::Generator> generator = std::nullopt);
@@ -74,6 +80,11 @@ std::tuple<at::Tensor, at::Tensor> rrelu_with_state(
     std::optional<at::Generator> generator = std::nullopt);
 at::Tensor rrelu_with_state_(at::Tensor& input, double lower, double upper,
                              std::optional<at::Generator> generator = std::nullopt);
+// rrelu_with_state and the mask of !(input <= 0) its backward reads with the
+// state, which is what autograd saves of the out-of-place training rrelu.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> rrelu_with_mask(
+    const at::Tensor& input, double lower, double upper,
+    std::optional<at::Generator> generator = std::nullopt);
 
 // Max over groups of `pool_size` consecutive elements along `dim`.
 // Reference: input.unflatten(dim, {-1, pool_size}).amax / max(dim + 1); the
@@ -99,12 +110,21 @@ std::tuple<at::Tensor, at::Tensor> prelu_backward(const at::Tensor& grad_output,
                                                   const at::Tensor& weight);
 at::Tensor abs_rectifier_backward(const at::Tensor& grad_output, const at::Tensor& input);
 at::Tensor relu6_backward(const at::Tensor& grad_output, const at::Tensor& input);
+// The same from the *_with_mask ops' masks (NaN's gradient passes in
+// relu6_mask_backward, as in hardtanh_backward's scalar form and on CUDA).
+at::Tensor abs_rectifier_mask_backward(const at::Tensor& grad_output, const at::Tensor& mask,
+                                       at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides);
+at::Tensor relu6_mask_backward(const at::Tensor& grad_output, const at::Tensor& mask,
+                               at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides);
 // The ELU family's: from the input, or from the result (is_result) after an
 // in-place op; celu has input_scale = 1 / alpha, selu its fixed coefficients.
 at::Tensor elu_backward(const at::Tensor& grad_output, const at::Tensor& self_or_result,
                         double alpha, double scale, double input_scale, bool is_result);
 at::Tensor rrelu_backward(const at::Tensor& grad_output, const at::Tensor& self_or_result,
                           const at::Tensor& state, double lower, double upper, bool is_result);
+at::Tensor rrelu_mask_backward(const at::Tensor& grad_output, const at::Tensor& mask,
+                               const at::Tensor& state, at::IntArrayRef mask_sizes,
+                               at::IntArrayRef mask_strides, double lower, double upper);
 at::Tensor maxout_backward(const at::Tensor& grad_output, const at::Tensor& indices,
                            int64_t pool_size, int64_t dim);
 

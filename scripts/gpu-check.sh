@@ -33,7 +33,7 @@ else
 fi
 
 echo "== CUDA tests"
-timeout 120 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py \
+timeout 180 python -m pytest -q -p no:cacheprovider tests/python/test_cuda.py \
   tests/python/test_ops.py tests/python/test_autograd.py tests/python/test_autocast.py \
   tests/python/test_functional_paths.py tests/python/test_modules.py tests/python/test_rrelu.py \
   tests/python/test_masks.py \

@@ -4,17 +4,18 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string>
 
 #include "checks.h"
 
 namespace rectifiers::mask {
 
-Outputs outputs_for(const at::Tensor& x) {
+Outputs outputs_for(const at::Tensor& x, int64_t planes) {
   auto result = x.is_non_overlapping_and_dense()
                     ? at::empty_like(x)
                     : at::empty_symint(x.sym_sizes(), x.options());
   const c10::SymInt words = (x.sym_numel() + (kBitsPerWord - 1)) / kBitsPerWord;
-  auto mask = at::empty_symint({words}, x.options().dtype(at::kInt));
+  auto mask = at::empty_symint({words * planes}, x.options().dtype(at::kInt));
   return {std::move(result), std::move(mask)};
 }
 
@@ -44,7 +45,8 @@ bool dense_layout(at::IntArrayRef sizes, at::IntArrayRef strides) {
 }  // namespace
 
 at::Tensor grad_output_for(const char* op, const at::Tensor& grad, const at::Tensor& mask,
-                           at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides) {
+                           at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides,
+                           int64_t planes) {
   checks::floating(op, grad, "grad_output");
   checks::strided(op, mask, "mask");
   TORCH_CHECK(mask.scalar_type() == at::kInt && mask.dim() == 1, "rectifiers::", op,
@@ -59,19 +61,35 @@ at::Tensor grad_output_for(const char* op, const at::Tensor& grad, const at::Ten
   TORCH_CHECK(static_cast<int64_t>(mask_sizes.size()) == grad.dim(), "rectifiers::", op,
               ": mask_sizes ", mask_sizes, " (the forward's) are not grad_output's sizes ",
               grad.sym_sizes());
-  if (grad.unsafeGetTensorImpl()->has_symbolic_sizes_strides()) {
+  if (grad.unsafeGetTensorImpl()->has_symbolic_sizes_strides() ||
+      mask.unsafeGetTensorImpl()->has_symbolic_sizes_strides()) {
     // traced (torch.compile): the values are checked where the op runs
     std::vector<c10::SymInt> strides(mask_strides.begin(), mask_strides.end());
     return at::empty_strided_symint(grad.sym_sizes(), strides, grad.options());
   }
   TORCH_CHECK(grad.sizes() == mask_sizes, "rectifiers::", op, ": mask_sizes ", mask_sizes,
               " (the forward's) are not grad_output's sizes ", grad.sizes());
-  TORCH_CHECK(mask.numel() == words_for(grad.numel()), "rectifiers::", op, ": mask has ",
-              mask.numel(), " words, but grad_output's ", grad.numel(), " elements need ",
-              words_for(grad.numel()));
+  TORCH_CHECK(mask.numel() == planes * words_for(grad.numel()), "rectifiers::", op,
+              ": mask has ", mask.numel(), " words, but grad_output's ", grad.numel(),
+              " elements need ", planes * words_for(grad.numel()),
+              planes > 1 ? " (" + std::to_string(planes) + " bits each)" : std::string());
   TORCH_CHECK(dense_layout(grad.sizes(), mask_strides), "rectifiers::", op, ": mask_strides ",
               mask_strides, " are not a dense layout of grad_output's sizes ", grad.sizes());
   return at::empty_strided(grad.sizes(), mask_strides, grad.options());
+}
+
+bool any_in_plane(const at::Tensor& mask, int64_t planes, int64_t plane) {
+  TORCH_INTERNAL_ASSERT(mask.is_cpu() && mask.is_contiguous() && mask.numel() % planes == 0);
+  const int64_t words = mask.numel() / planes;
+  const auto* begin = mask.const_data_ptr<int32_t>() + plane * words;
+  return std::any_of(begin, begin + words, [](int32_t w) { return w != 0; });
+}
+
+at::Tensor without_plane(const at::Tensor& mask, int64_t planes, int64_t plane) {
+  auto copy = mask.clone();
+  const int64_t words = mask.numel() / planes;
+  copy.narrow(0, plane * words, words).zero_();
+  return copy;
 }
 
 at::Tensor in_mask_order(const at::Tensor& grad, at::IntArrayRef mask_strides) {

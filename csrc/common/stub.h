@@ -18,10 +18,15 @@ using elementwise_fn = void (*)(at::TensorIteratorBase&);
 // The same with the op's scalar argument (leaky_relu's negative_slope).
 using elementwise_scalar_fn = void (*)(at::TensorIteratorBase&, double);
 // The loops of an op that saves a packed mask (common/mask.h): (input,
-// result laid out as mask::outputs_for lays it, mask, scalar) forward,
-// (grad_output in the mask's order, mask, grad_input, scalar) backward.
-using mask_forward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&, double);
-using mask_backward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&, double);
+// result laid out as mask::outputs_for lays it, mask) forward, (grad_output
+// in the mask's order, mask, grad_input) backward; and the same with the
+// op's scalar argument.
+using mask_forward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&);
+using mask_backward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&);
+using mask_forward_scalar_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                        double);
+using mask_backward_scalar_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                         double);
 
 }  // namespace rectifiers
 
@@ -43,12 +48,13 @@ using mask_backward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at
   RECTIFIERS_REGISTER_NO_AVX512(stub)                 \
   }
 
-// The same for a kernel that runs ATen's loop so as to give ATen's result
-// where its SIMD body and scalar tail differ, when ATen registers its own
-// kernel with REGISTER_DISPATCH (hardtanh_backward for relu6_backward), which
-// leaves the AVX-512 slot empty: the split follows the vector width, so an
-// AVX-512 CPU must run the AVX2 build, as it runs ATen's. (ATen's elu is
-// registered for AVX-512 too, so ours is a plain RECTIFIERS_REGISTER_CPU_KERNEL.)
+// The same for a kernel whose SIMD body and scalar tail differ (bfloat16's
+// NaN encoding after a round trip through float; hardtanh_backward's NaN),
+// when ATen registers its twin with REGISTER_DISPATCH (leaky_relu, clamp, abs,
+// hardtanh_backward, threshold, mul, prelu), which leaves the AVX-512 slot
+// empty: the split follows the vector width, so an AVX-512 CPU must run the
+// AVX2 build, as it runs ATen's. (ATen's elu is registered for AVX-512 too,
+// so ours is a plain RECTIFIERS_REGISTER_CPU_KERNEL.)
 #define RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(stub, fn) \
   namespace at::native {                                \
   REGISTER_DISPATCH(rectifiers::stub, fn)               \

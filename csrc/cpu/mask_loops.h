@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <type_traits>
 
@@ -59,12 +60,14 @@ uint32_t lane_bits(at::vec::Vectorized<scalar_t> set) {
   return 0;
 }
 
-// Words [begin, end) of the mask of a dense input in memory order, side(x)
-// giving an element's bit, vec_side(v) those of a float vector (float16 and
-// bfloat16 compare in float, vectorised where the build packs vectors).
-template <typename scalar_t, typename Side, typename VecSide>
-void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t begin, int64_t end,
-                Side side, VecSide vec_side) {
+// Words [begin, end) of each of the mask's `planes` planes (n_words words
+// apart) for a dense input in memory order: bit p of side(x) is an element's
+// bit in plane p, vec_side(v) gives a float vector's comparisons, plane by
+// plane (float16 and bfloat16 compare in float, vectorised where the build
+// packs vectors).
+template <int planes, typename scalar_t, typename Side, typename VecSide>
+void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t n_words, int64_t begin,
+                int64_t end, Side side, VecSide vec_side) {
   if constexpr (at::is_reduced_floating_point_v<scalar_t> && kPacksVectors<float>) {
     using Vec = at::vec::Vectorized<scalar_t>;
     constexpr int lanes = Vec::size();
@@ -72,86 +75,104 @@ void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t begin, i
     const int64_t full = std::min(end, n / mask::kBitsPerWord);
     for (int64_t w = begin; w < full; ++w) {
       const int64_t base = w * mask::kBitsPerWord;
-      uint32_t word = 0;
+      uint32_t word[planes] = {};
       for (int k = 0; k < 32 / lanes; ++k) {
         const auto [low, high] = at::vec::convert_to_float<scalar_t>(Vec::loadu(in + base + k * lanes));
-        word |= (lane_bits<float>(vec_side(low)) | lane_bits<float>(vec_side(high)) << float_lanes)
-                << (k * lanes);
+        const auto low_sides = vec_side(low);
+        const auto high_sides = vec_side(high);
+        for (int p = 0; p < planes; ++p) {
+          word[p] |= (lane_bits<float>(low_sides[p]) | lane_bits<float>(high_sides[p]) << float_lanes)
+                     << (k * lanes);
+        }
       }
-      words[w] = word;
+      for (int p = 0; p < planes; ++p) words[p * n_words + w] = word[p];
     }
     begin = std::max(begin, full);
   }
   for (int64_t w = begin; w < end; ++w) {
     const int64_t base = w * mask::kBitsPerWord;
     const int64_t bits = std::min(mask::kBitsPerWord, n - base);
-    uint32_t word = 0;
-    for (int64_t j = 0; j < bits; ++j) word |= static_cast<uint32_t>(side(in[base + j])) << j;
-    words[w] = word;
+    uint32_t word[planes] = {};
+    for (int64_t j = 0; j < bits; ++j) {
+      const uint32_t sides = side(in[base + j]);
+      for (int p = 0; p < planes; ++p) word[p] |= ((sides >> p) & 1u) << j;
+    }
+    for (int p = 0; p < planes; ++p) words[p * n_words + w] = word[p];
   }
 }
 
-// The forward of an op that saves a mask. Float and double, where the build
-// packs vectors: one pass in memory order over the dense input, each vector
-// giving its values (vec_value) and its bits (vec_side) from the registers.
-// Otherwise values(iter) runs the op's own elementwise loop over the input
-// as it is, then the bits are packed from the dense input: float16 and
-// bfloat16 values then are ATen's, whose NaN encoding depends on where its
-// loop runs vectorised.
-template <typename scalar_t, typename Values, typename VecValue, typename Side, typename VecSide>
+// The forward of an op that saves a mask of `planes` planes. Float and
+// double, where the build packs vectors: one pass in memory order over the
+// dense input, each vector giving its values (vec_value) and its bits
+// (vec_side) from the registers. Otherwise values(iter) runs the op's own
+// elementwise loop over the input as it is, then the bits are packed from
+// the dense input: float16 and bfloat16 values then are ATen's, whose NaN
+// encoding depends on where its loop runs vectorised.
+template <typename scalar_t, int planes = 1, typename Values, typename VecValue, typename Side,
+          typename VecSide>
 void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::Tensor& mask,
                        Values values, VecValue vec_value, Side side, VecSide vec_side) {
   using Vec = at::vec::Vectorized<scalar_t>;
   const auto dense = mask::dense(x);
   const int64_t n = x.numel();
+  const int64_t n_words = mask::words_for(n);
   const auto* in = dense.const_data_ptr<scalar_t>();
   auto* words = reinterpret_cast<uint32_t*>(mask.mutable_data_ptr<int32_t>());
   if constexpr (!kPacksVectors<scalar_t>) {
     auto iter = at::TensorIteratorConfig().add_output(result).add_const_input(x).build();
     values(iter);
-    at::parallel_for(0, mask.numel(), kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
-      pack_words(in, n, words, begin, end, side, vec_side);
+    at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
+      pack_words<planes>(in, n, words, n_words, begin, end, side, vec_side);
     });
   } else {
     auto* out = result.mutable_data_ptr<scalar_t>();
     constexpr int lanes = Vec::size();
-    at::parallel_for(0, mask.numel(), kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
       const int64_t full = std::min(end, n / mask::kBitsPerWord);  // words of 32 elements
       for (int64_t w = begin; w < full; ++w) {
         const int64_t base = w * mask::kBitsPerWord;
-        uint32_t word = 0;
+        uint32_t word[planes] = {};
         for (int k = 0; k < 32 / lanes; ++k) {
           const auto v = Vec::loadu(in + base + k * lanes);
           vec_value(v).store(out + base + k * lanes);
-          word |= lane_bits<scalar_t>(vec_side(v)) << (k * lanes);
+          const auto sides = vec_side(v);
+          for (int p = 0; p < planes; ++p) word[p] |= lane_bits<scalar_t>(sides[p]) << (k * lanes);
         }
-        words[w] = word;
+        for (int p = 0; p < planes; ++p) words[p * n_words + w] = word[p];
       }
       if (full < end) {  // the last word, part filled
         const int64_t base = full * mask::kBitsPerWord;
         at::vec::map(vec_value, out + base, in + base, n - base);
-        pack_words(in, n, words, full, end, side, vec_side);
+        pack_words<planes>(in, n, words, n_words, full, end, side, vec_side);
       }
     });
   }
 }
 
-// grad_input[i] = op(grad[i], bit i) (an unsigned 0 or 1), grad in the mask's order.
-template <typename scalar_t, typename Op>
+// grad_input[i] = op(grad[i], bits i) (bit p of the unsigned bits from
+// plane p), grad in the mask's order.
+template <typename scalar_t, int planes = 1, typename Op>
 void backward_from_mask(const at::Tensor& grad, const at::Tensor& mask, const at::Tensor& out,
                         Op op) {
   const int64_t n = grad.numel();
+  const int64_t n_words = mask::words_for(n);
   const auto* g = grad.const_data_ptr<scalar_t>();
   auto* o = out.mutable_data_ptr<scalar_t>();
   const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
-  at::parallel_for(0, mask.numel(), kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
     for (int64_t w = begin; w < end; ++w) {
       const int64_t base = w * mask::kBitsPerWord;
-      const uint32_t word = words[w];
+      uint32_t word[planes];
+      for (int p = 0; p < planes; ++p) word[p] = words[p * n_words + w];
+      const auto bits = [&](int64_t j) {
+        uint32_t b = 0;
+        for (int p = 0; p < planes; ++p) b |= ((word[p] >> j) & 1u) << p;
+        return b;
+      };
       if (n - base >= mask::kBitsPerWord) {
-        for (int j = 0; j < 32; ++j) o[base + j] = op(g[base + j], (word >> j) & 1u);
+        for (int j = 0; j < 32; ++j) o[base + j] = op(g[base + j], bits(j));
       } else {
-        for (int64_t j = 0; j < n - base; ++j) o[base + j] = op(g[base + j], (word >> j) & 1u);
+        for (int64_t j = 0; j < n - base; ++j) o[base + j] = op(g[base + j], bits(j));
       }
     }
   });

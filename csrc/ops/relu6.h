@@ -7,5 +7,9 @@ namespace rectifiers {
 
 DECLARE_DISPATCH(elementwise_fn, relu6_stub);           // out = relu6(x)
 DECLARE_DISPATCH(elementwise_fn, relu6_backward_stub);  // out = relu6'(x) * grad
+// out = relu6(x); planes: 0 < x < 6, x is NaN
+DECLARE_DISPATCH(mask_forward_fn, relu6_with_mask_stub);
+// out = either bit ? g : 0 (NaN passes, as hardtanh_backward's scalar form)
+DECLARE_DISPATCH(mask_backward_fn, relu6_mask_backward_stub);
 
 }  // namespace rectifiers

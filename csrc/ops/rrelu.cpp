@@ -21,6 +21,7 @@
 #include <cmath>
 
 #include "../common/elementwise.h"
+#include "../common/mask.h"
 #include "../common/register.h"
 #include "../rectifiers.h"
 
@@ -28,6 +29,8 @@ namespace rectifiers {
 
 DEFINE_DISPATCH(rrelu_stub);
 DEFINE_DISPATCH(rrelu_backward_stub);
+DEFINE_DISPATCH(rrelu_with_mask_stub);
+DEFINE_DISPATCH(rrelu_mask_backward_stub);
 
 namespace {
 
@@ -124,10 +127,42 @@ at::Tensor rrelu_backward_kernel(const at::Tensor& grad, const at::Tensor& x,
   return grad_input;
 }
 
+// The mask's order (the result's, common/mask.h) is the dense order the
+// slopes' positions follow, so the backward regenerates each element's slope.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> rrelu_with_mask_kernel(
+    const at::Tensor& x, double lower, double upper, std::optional<at::Generator> gen) {
+  checks::floating("rrelu_with_mask", x);
+  check_bounds("rrelu_with_mask", x, lower, upper);
+  auto [out, bits] = mask::outputs_for(x);
+  auto state = new_state(x);
+  if (!x.is_meta() && x.numel() > 0) {
+    rrelu_with_mask_stub(x.device().type(), out, mask::dense(x), state, bits, lower, upper, gen);
+  } else if (!x.is_meta()) {
+    state.zero_();
+  }
+  return {out, state, bits};
+}
+
+at::Tensor rrelu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& bits,
+                                      const at::Tensor& state, at::IntArrayRef mask_sizes,
+                                      at::IntArrayRef mask_strides, double lower, double upper) {
+  auto out =
+      mask::grad_output_for("rrelu_mask_backward", grad, bits, mask_sizes, mask_strides);
+  check_state("rrelu_mask_backward", state, grad);
+  check_bounds("rrelu_mask_backward", grad, lower, upper);
+  if (!grad.is_meta() && grad.numel() > 0) {
+    rrelu_mask_backward_stub(grad.device().type(), out, mask::in_mask_order(grad, mask_strides),
+                             bits, state, lower, upper);
+  }
+  return out;
+}
+
 void register_rrelu_kernels(torch::Library& m) {
   m.impl("rrelu_with_state", &rrelu_with_state_kernel);
   m.impl("rrelu_with_state_", &rrelu_with_state_in_place_kernel);
   m.impl("rrelu_backward", &rrelu_backward_kernel);
+  m.impl("rrelu_with_mask", &rrelu_with_mask_kernel);
+  m.impl("rrelu_mask_backward", &rrelu_mask_backward_kernel);
 }
 
 // rrelu and rrelu_ dispatch on `training`: eval mode is leaky_relu with the
@@ -201,6 +236,28 @@ at::Tensor rrelu_backward(const at::Tensor& grad_output, const at::Tensor& self_
   return op.call(grad_output, self_or_result, state, lower, upper, is_result);
 }
 
+std::tuple<at::Tensor, at::Tensor, at::Tensor> rrelu_with_mask(
+    const at::Tensor& input, double lower, double upper, std::optional<at::Generator> generator) {
+  checks::defined("rrelu_with_mask", input, "input");
+  static const auto op = op_handle<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, double, double, std::optional<at::Generator>)>(
+      "rectifiers::rrelu_with_mask");
+  return op.call(input, lower, upper, generator);
+}
+
+at::Tensor rrelu_mask_backward(const at::Tensor& grad_output, const at::Tensor& mask,
+                               const at::Tensor& state, at::IntArrayRef mask_sizes,
+                               at::IntArrayRef mask_strides, double lower, double upper) {
+  checks::defined("rrelu_mask_backward", grad_output, "grad_output");
+  checks::defined("rrelu_mask_backward", mask, "mask");
+  checks::defined("rrelu_mask_backward", state, "state");
+  static const auto op =
+      op_handle<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                           at::IntArrayRef, at::IntArrayRef, double, double)>(
+          "rectifiers::rrelu_mask_backward");
+  return op.call(grad_output, mask, state, mask_sizes, mask_strides, lower, upper);
+}
+
 }  // namespace rectifiers
 
 TORCH_LIBRARY_FRAGMENT(rectifiers, m) {
@@ -224,6 +281,15 @@ TORCH_LIBRARY_FRAGMENT(rectifiers, m) {
       "rrelu_backward(Tensor grad_output, Tensor self_or_result, Tensor state, float lower, "
       "float upper, bool is_result) -> Tensor",
       {at::Tag::pointwise});
+  // what the out-of-place training rrelu saves for its backward under
+  // autograd (see common/mask.h): (result, state, mask)
+  m.def(
+      "rrelu_with_mask(Tensor self, float lower, float upper, Generator? generator=None) "
+      "-> (Tensor, Tensor, Tensor)",
+      {at::Tag::nondeterministic_seeded});
+  m.def(
+      "rrelu_mask_backward(Tensor grad_output, Tensor mask, Tensor state, int[] mask_sizes, "
+      "int[] mask_strides, float lower, float upper) -> Tensor");
 }
 
 RECTIFIERS_DEVICE_KERNELS(rectifiers::register_rrelu_kernels)

@@ -89,7 +89,21 @@ using rrelu_backward_fn = void (*)(const at::Tensor& grad_input, const at::Tenso
                                    const at::Tensor& x_or_result, const at::Tensor& state,
                                    double lower, double upper);
 
+// The training forward that also writes the mask of !(x <= 0) (common/mask.h)
+// in x's dense order, which is the slopes' positions.
+using rrelu_with_mask_fn = void (*)(const at::Tensor& out, const at::Tensor& x,
+                                    const at::Tensor& state, const at::Tensor& mask,
+                                    double lower, double upper,
+                                    std::optional<at::Generator> generator);
+// Backward from that mask: grad_input = bit ? grad : grad * slope, grad and
+// grad_input in the mask's order.
+using rrelu_mask_backward_fn = void (*)(const at::Tensor& grad_input, const at::Tensor& grad,
+                                        const at::Tensor& mask, const at::Tensor& state,
+                                        double lower, double upper);
+
 DECLARE_DISPATCH(rrelu_fn, rrelu_stub);
 DECLARE_DISPATCH(rrelu_backward_fn, rrelu_backward_stub);
+DECLARE_DISPATCH(rrelu_with_mask_fn, rrelu_with_mask_stub);
+DECLARE_DISPATCH(rrelu_mask_backward_fn, rrelu_mask_backward_stub);
 
 }  // namespace rectifiers

@@ -15,7 +15,8 @@ always: Inductor's on-disk caches do not key on the table, so a switch could
 serve a graph compiled under the other setting.
 
 Kept as our kernels (no entry): RReLU in training mode (``rrelu_with_state``,
-``rrelu_with_state_``, ``rrelu_backward``), whose slopes must stay the
+``rrelu_with_state_``, ``rrelu_backward``, ``rrelu_with_mask``,
+``rrelu_mask_backward``), whose slopes must stay the
 documented Philox stream, and maxout's forward (``maxout``,
 ``maxout_with_indices``), whose Inductor form moved more bytes per training
 step than our kernel (``NOT_LOWERED``; docs/benchmarks.md has the
@@ -97,6 +98,18 @@ def abs_rectifier(self):
     return aten.abs(self)
 
 
+def _plane(mask, like, mask_strides, plane, planes):
+    words = mask.numel() // planes
+    return _mask_bits(mask[plane * words:(plane + 1) * words], like, mask_strides)
+
+
+def abs_rectifier_mask_backward(grad_output, mask, mask_sizes, mask_strides):
+    # grad_output * sgn(self), sgn from the planes self > 0 and self < 0
+    positive = _plane(mask, grad_output, mask_strides, 0, 2)
+    negative = _plane(mask, grad_output, mask_strides, 1, 2)
+    return aten.mul(grad_output, positive.to(grad_output.dtype) - negative.to(grad_output.dtype))
+
+
 def abs_rectifier_backward(grad_output, self):
     return aten.mul(grad_output, aten.sgn(self))
 
@@ -107,6 +120,13 @@ def relu6(self):
 
 def relu6_backward(grad_output, self):
     return aten.hardtanh_backward(grad_output, self, 0, 6)
+
+
+def relu6_mask_backward(grad_output, mask, mask_sizes, mask_strides):
+    # hardtanh_backward's scalar form: the gradient passes inside (0, 6) and at NaN
+    passes = (_plane(mask, grad_output, mask_strides, 0, 2)
+              | _plane(mask, grad_output, mask_strides, 1, 2))
+    return torch.where(passes, grad_output, grad_output.new_zeros(()))
 
 
 def elu(self, alpha=1.0):
@@ -190,9 +210,11 @@ DECOMPOSITIONS = {
     "leaky_relu_mask_backward": leaky_relu_mask_backward,
     "abs_rectifier": abs_rectifier,
     "abs_rectifier_backward": abs_rectifier_backward,
+    "abs_rectifier_mask_backward": abs_rectifier_mask_backward,
     "relu6": relu6,
     "relu6_": _in_place(relu6),
     "relu6_backward": relu6_backward,
+    "relu6_mask_backward": relu6_mask_backward,
     "elu": elu,
     "elu_": _in_place(elu),
     "celu": celu,

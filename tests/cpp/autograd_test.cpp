@@ -118,6 +118,42 @@ TEST_P(AutogradTest, LeakyReluMaskGivesTheBackward) {
   }
 }
 
+// relu6's NaN passes (hardtanh_backward's scalar form), abs_rectifier's
+// is torch's product, rrelu's regenerates the slopes of the state.
+TEST_P(AutogradTest, TwoBitAndRReLUMasksGiveTheBackward) {
+  for (auto dt : kFloatingTypes) {
+    UseDtype(dt);
+    SCOPED_TRACE(DtypeName(dt));
+    for (auto layout : GradLayouts()) {
+      SCOPED_TRACE(LayoutName(layout));
+      auto x = MakeInput(layout, dtype(), device()) * 4;
+      {
+        auto [y, mask] = rectifiers::relu6_with_mask(x);
+        EXPECT_TRUE(BitwiseEqual(y, torch::nn::functional::relu6(x)));
+        EXPECT_EQ(mask.numel(), 2 * ((x.numel() + 31) / 32));
+        auto g = GradLike(y).contiguous();
+        auto gx = rectifiers::relu6_mask_backward(g, mask, y.sizes(), y.strides());
+        auto passes = x.gt(0).logical_and(x.lt(6)).logical_or(x.isnan());
+        EXPECT_TRUE(BitwiseEqual(gx, torch::where(passes, g, torch::zeros({}, g.options()))));
+      }
+      {
+        auto [y, mask] = rectifiers::abs_rectifier_with_mask(x);
+        EXPECT_TRUE(BitwiseEqual(y, torch::abs(x)));
+        auto g = GradLike(y).contiguous();
+        auto gx = rectifiers::abs_rectifier_mask_backward(g, mask, y.sizes(), y.strides());
+        EXPECT_TRUE(BitwiseEqual(gx, g * x.sgn()));
+      }
+      {
+        auto [y, state, mask] = rectifiers::rrelu_with_mask(x, 0.1, 0.3);
+        EXPECT_EQ(mask.numel(), (x.numel() + 31) / 32);
+        auto g = GradLike(y).contiguous();
+        auto gx = rectifiers::rrelu_mask_backward(g, mask, state, y.sizes(), y.strides(), 0.1, 0.3);
+        EXPECT_TRUE(BitwiseEqual(gx, rectifiers::rrelu_backward(g, x, state, 0.1, 0.3, false)));
+      }
+    }
+  }
+}
+
 TEST_P(AutogradTest, AbsRectifierGradMatchesTorch) {
   for (auto dt : kFloatingTypes) {
     UseDtype(dt);

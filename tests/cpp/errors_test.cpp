@@ -129,6 +129,22 @@ TEST_P(ErrorsTest, LeakyReluMaskBackwardRefusesAMaskThatDoesNotFit) {
                          {"rectifiers::leaky_relu_mask_backward", "are not grad_output's sizes"}));
 }
 
+TEST_P(ErrorsTest, TwoBitAndRReLUMaskBackwardsRefuseAMaskThatDoesNotFit) {
+  auto x = torch::randn({3, 5}, opts());
+  auto g = torch::randn({3, 5}, opts());
+  auto [y6, mask6] = rectifiers::relu6_with_mask(x);
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::relu6_mask_backward(g, mask6.narrow(0, 0, 1), y6.sizes(), y6.strides()); },
+                         {"rectifiers::relu6_mask_backward", "mask has 1 words", "2 bits each"}));
+  auto [ya, maska] = rectifiers::abs_rectifier_with_mask(x);
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::abs_rectifier_mask_backward(g, maska, {3, 5}, {1, 4}); },
+                         {"rectifiers::abs_rectifier_mask_backward", "not a dense layout"}));
+  auto [yr, state, maskr] = rectifiers::rrelu_with_mask(x, 0.1, 0.3);
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::rrelu_mask_backward(g, maskr, state.narrow(0, 0, 1), yr.sizes(), yr.strides(), 0.1, 0.3); },
+                         {"rectifiers::rrelu_mask_backward", "state must be"}));
+  EXPECT_TRUE(ThrowsWith([&] { rectifiers::rrelu_mask_backward(g, maskr, state, yr.sizes(), yr.strides(), 0.3, 0.1); },
+                         {"rectifiers::rrelu_mask_backward", "lower must be <= upper"}));
+}
+
 TEST_P(ErrorsTest, MaxoutPoolSizeBelowOne) {
   auto x = torch::randn({2, 6, 3}, opts());
   ExpectRejected([&] { rectifiers::maxout(x, 0, 1); }, "maxout", {"pool_size", "got 0"}, {x});

@@ -229,14 +229,13 @@ def nan_sign_mask(shape):
     return count < 2
 
 
-def mask_backward_case(rng, g, x, slope):
-    """leaky_relu_mask_backward from the mask of a real forward of x, or (one
-    case in five) from a mask or strides that do not fit, which it must
-    refuse: (the call, whether it was spoilt)."""
-    R = torch.ops.rectifiers
-    # a mask of x's sides (whatever the slope: the mask does not depend on it)
-    sides = x if x.is_floating_point() else (x.real if x.is_complex() else x).double()
-    y, mask = R.leaky_relu_with_mask(sides, 0.5)
+def mask_backward_case(rng, g, x, forward, backward):
+    """A mask backward op from the mask of a real forward of x, or (one case
+    in five) from a mask or strides that do not fit, which it must refuse:
+    (the call, whether it was spoilt). forward(t) gives (result, mask, *rest),
+    backward(g, mask, rest, sizes, strides) calls the op."""
+    # a mask of x's sides (whatever the op's scalars: the mask does not depend on them)
+    y, mask, *rest = forward(mask_sides(x))
     sizes, strides = list(y.shape), list(y.stride())
     spoil = rng.random()
     if spoil < 0.05:
@@ -249,7 +248,18 @@ def mask_backward_case(rng, g, x, slope):
         strides = strides + [1]
     else:
         spoil = 1.0
-    return (lambda: R.leaky_relu_mask_backward(g, mask, sizes, strides, slope)), spoil < 0.2
+    return (lambda: backward(g, mask, rest, sizes, strides)), spoil < 0.2
+
+
+def mask_grad(g, x):
+    """A mask backward op takes a floating gradient of x's shape, any dtype."""
+    assert g.shape == x.shape and g.dtype.is_floating_point
+    return g
+
+
+def mask_sides(x):
+    """x as a floating tensor the masks can be taken of."""
+    return x if x.is_floating_point() else (x.real if x.is_complex() else x).double()
 
 
 def refused(what):
@@ -263,10 +273,13 @@ def draw_case(rng):
     SCALARS.clear()
     NAN_OPERANDS.clear()
     op = rng.choice(["relu", "relu_", "relu_backward", "leaky_relu", "leaky_relu_",
-                     "leaky_relu_backward", "leaky_relu_with_mask", "leaky_relu_mask_backward", "prelu", "prelu_backward", "abs_rectifier",
-                     "abs_rectifier_backward", "maxout", "maxout_with_indices", "maxout_backward",
-                     "relu6", "relu6_", "relu6_backward", "elu", "elu_", "celu", "celu_", "selu",
-                     "selu_", "elu_backward", "rrelu", "rrelu_", "rrelu_backward"])
+                     "leaky_relu_backward", "leaky_relu_with_mask", "leaky_relu_mask_backward", "prelu",
+                     "prelu_backward", "abs_rectifier", "abs_rectifier_backward",
+                     "abs_rectifier_with_mask", "abs_rectifier_mask_backward", "maxout",
+                     "maxout_with_indices", "maxout_backward", "relu6", "relu6_", "relu6_backward",
+                     "relu6_with_mask", "relu6_mask_backward", "elu", "elu_", "celu", "celu_",
+                     "selu", "selu_", "elu_backward", "rrelu", "rrelu_", "rrelu_backward",
+                     "rrelu_with_mask", "rrelu_mask_backward"])
     dtype = random_dtype(rng)
     if op.startswith("maxout") and op != "maxout_backward":
         shape = random_shape(rng)
@@ -310,6 +323,10 @@ def draw_case(rng):
         return rrelu_case(rng, op, x)
     if op == "relu6":
         return op, lambda: R.relu6(x), lambda: F.relu6(x), [x], None
+    if op == "relu6_with_mask":
+        return op, lambda: R.relu6_with_mask(x)[0], lambda: F.relu6(x), [x], None
+    if op == "abs_rectifier_with_mask":
+        return op, lambda: R.abs_rectifier_with_mask(x)[0], lambda: torch.abs(x), [x], None
     if op == "selu":
         return op, lambda: R.selu(x), lambda: F.selu(x), [x], None
     if op in ("elu", "celu"):
@@ -375,16 +392,38 @@ def draw_case(rng):
         return (op, lambda: R.elu_backward(g, x, slope, scale, input_scale, is_result),
                 lambda: torch.ops.aten.elu_backward(grad_of(g, x), slope, scale, input_scale,
                                                     is_result, x), ins, None)
-    if op == "leaky_relu_mask_backward":
-        call, spoilt = mask_backward_case(rng, g, x, slope)
+    if op.endswith("_mask_backward"):
+        # the mask holds x's sides, not its dtype: g of any floating dtype
+        # and x's shape gets torch's gradient for those sides (relu6's NaN as
+        # hardtanh_backward's scalar form, abs_rectifier's a product)
+        xs = mask_sides(x)
+        if op == "leaky_relu_mask_backward":
+            call, spoilt = mask_backward_case(
+                rng, g, x, lambda t: R.leaky_relu_with_mask(t, 0.5),
+                lambda g, m, rest, sizes, strides: R.leaky_relu_mask_backward(g, m, sizes, strides, slope))
+
+            def reference():
+                sides = torch.where(xs > 0, 1.0, -1.0).to(g.dtype)
+                return torch.ops.aten.leaky_relu_backward(grad_of(g, sides), sides, slope, False)
+        elif op == "relu6_mask_backward":
+            call, spoilt = mask_backward_case(
+                rng, g, x, R.relu6_with_mask,
+                lambda g, m, rest, sizes, strides: R.relu6_mask_backward(g, m, sizes, strides))
+
+            def reference():
+                passes = ((xs > 0) & (xs < 6)) | xs.isnan()
+                grad = mask_grad(g, xs)
+                return torch.where(passes, grad, torch.zeros((), dtype=grad.dtype))
+        else:
+            call, spoilt = mask_backward_case(
+                rng, g, x, R.abs_rectifier_with_mask,
+                lambda g, m, rest, sizes, strides: R.abs_rectifier_mask_backward(g, m, sizes, strides))
+
+            def reference():
+                grad = mask_grad(g, xs)
+                return grad * torch.where(xs > 0, 1.0, torch.where(xs < 0, -1.0, 0.0)).to(grad.dtype)
         if spoilt:
             return op, call, lambda: refused("a mask that does not fit"), ins, None
-        # the mask holds x's sides, not its dtype: g of any floating dtype
-        # and x's shape gets torch's gradient for those sides
-        def reference():
-            sides = torch.where(x > 0, 1.0, -1.0).to(g.dtype)
-            return torch.ops.aten.leaky_relu_backward(grad_of(g, sides), sides, slope, False)
-
         return op, call, reference, ins, None
     if op == "leaky_relu_backward":
         is_result = rng.random() < 0.3
@@ -406,7 +445,7 @@ def rrelu_case(rng, op, x):
     slopes times grad_output, in whatever layouts the tensors come."""
     R = torch.ops.rectifiers
     lower, upper = rng.choice(RRELU_BOUNDS)
-    training = op == "rrelu_backward" or rng.random() < 0.6
+    training = op in ("rrelu_backward", "rrelu_with_mask", "rrelu_mask_backward") or rng.random() < 0.6
     seed = rng.randrange(2**31)
     SCALARS.update(lower=lower, upper=upper, training=training, seed=seed)
 
@@ -447,6 +486,34 @@ def rrelu_case(rng, op, x):
             grad_of(g, x)
             return from_slopes(g, x)
         return op, lambda: R.rrelu_backward(g, x, state, lower, upper, False), ref, ins, None
+    if op == "rrelu_mask_backward":
+        g = maybe_mismatch(rng, like(rng, x), "grad_output")
+        ins = [t for t in (g, x) if t is not None]
+
+        def forward(t):
+            try:  # the call refuses bad bounds itself (in double, any finite ones fit)
+                y, state, mask = R.rrelu_with_mask(t.double(), lower, upper, gen())
+                y = torch.empty_like(t).copy_(y)  # the mask's layout is t's
+            except RuntimeError:
+                y, mask = R.leaky_relu_with_mask(t, 0.5)
+                state = torch.zeros(2, dtype=torch.int64)
+            return y, mask, state
+
+        call, spoilt = mask_backward_case(
+            rng, g, x, forward,
+            lambda g, m, rest, sizes, strides: R.rrelu_mask_backward(g, m, rest[0], sizes, strides,
+                                                                     lower, upper))
+        if spoilt:
+            return op, call, lambda: refused("a mask that does not fit"), ins, None
+
+        def ref():
+            grad = mask_grad(g, x)
+            # torch's checks of the bounds, in the gradient's type (the slopes')
+            probe = torch.zeros(1, dtype=grad.dtype)
+            F.rrelu(probe.float() if grad.dtype in (torch.float16, torch.bfloat16) else probe,
+                    lower, upper)
+            return from_slopes(grad, mask_sides(x))
+        return op, call, ref, ins, None
     if not training:
         if op == "rrelu":
             return op, lambda: R.rrelu(x, lower, upper), lambda: F.rrelu(x, lower, upper), [x], None
@@ -463,6 +530,9 @@ def rrelu_case(rng, op, x):
         return ref
     if op == "rrelu":
         return op, lambda: R.rrelu(x, lower, upper, True, gen()), ref_training(x), [x], None
+    if op == "rrelu_with_mask":
+        return (op, lambda: R.rrelu_with_mask(x, lower, upper, gen())[0], ref_training(x), [x],
+                None)
     x0 = x.clone()
     return op, lambda: R.rrelu_(x, lower, upper, True, gen()), ref_training(x0), [], x
 

@@ -385,7 +385,7 @@ def test_inplace_after_save_for_backward_raises(name):
     # one of our ops saved its input
     leaf = kinky((3, 4), 49).requires_grad_()
     a = leaf * 1.0
-    y = R.abs_rectifier(a)  # saves a
+    y = R.elu(a, 1.0)  # saves a
     ours(a)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
@@ -499,12 +499,13 @@ def test_maxout_without_grad_saves_nothing():
 
 def test_elementwise_saves_no_more_than_one_tensor():
     x = torch.randn(3, 4, requires_grad=True)
-    for fn in (R.relu, R.abs_rectifier):
+    for fn in (R.relu, lambda t: R.elu(t, 1.0)):
         _, packed = saved_by(fn, x)
         assert len(packed) == 1 and packed[0].shape == x.shape
-    # leaky_relu saves a bit per element (test_masks.py)
-    _, packed = saved_by(lambda t: R.leaky_relu(t, 0.1), x)
-    assert len(packed) == 1 and packed[0].dtype == torch.int32 and packed[0].shape == (1,)
+    # leaky_relu saves a bit per element, relu6 and abs_rectifier two (test_masks.py)
+    for fn, words in ((lambda t: R.leaky_relu(t, 0.1), 1), (R.relu6, 2), (R.abs_rectifier, 2)):
+        _, packed = saved_by(fn, x)
+        assert len(packed) == 1 and packed[0].dtype == torch.int32 and packed[0].shape == (words,)
 
 
 # ---------------------------------------------------------------------------

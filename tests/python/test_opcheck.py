@@ -102,6 +102,17 @@ def samples(name, layout, dtype, device, rg):
             return grad_like(tuple(t.shape)), mask, list(y.shape), list(y.stride()), slope
         return [(from_forward(x(seed=1, grad=False), 0.2), {}),
                 (from_forward(x(seed=1, grad=False), -0.3), {})]
+    if name in ("relu6_with_mask", "abs_rectifier_with_mask"):
+        return [((x() * 4,), {})] + [((e,), {}) for e in extra_x]
+    if name in ("relu6_mask_backward", "abs_rectifier_mask_backward"):
+        forward = getattr(ops, name.replace("mask_backward", "with_mask"))
+        y, mask = forward(x(seed=1, grad=False) * 4)
+        return [((grad_like(s4), mask, list(y.shape), list(y.stride())), {})]
+    if name == "rrelu_with_mask":
+        return [((x(), 0.1, 0.3), {})] + [((e, 0.2, 0.25), {}) for e in extra_x]
+    if name == "rrelu_mask_backward":
+        y, state, mask = ops.rrelu_with_mask(x(seed=1, grad=False), 0.1, 0.3)
+        return [((grad_like(s4), mask, state, list(y.shape), list(y.stride()), 0.1, 0.3), {})]
     if name in ("relu6", "selu"):
         return [((x(),), {}), ((x() * 4,), {})] + [((e,), {}) for e in extra_x]
     if name in ("elu", "celu"):

@@ -15,6 +15,7 @@ from torch.autograd import gradcheck, gradgradcheck
 import rectifiers.functional as RF
 import rectifiers.nn as rnn
 from references import assert_bitwise
+from test_masks import SavingTheInput
 
 R = torch.ops.rectifiers
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -281,13 +282,17 @@ def saved_bytes(fn):
 
 def test_saves_no_noise_tensor():
     """torch saves the input and a noise tensor of its size (contiguous even for a
-    channels_last input); ours the input and two int64s."""
+    channels_last input); ours a mask of a bit per element and two int64s, or
+    where it saves the input (under a dispatch mode, test_masks.py) the input
+    and the two int64s."""
     x = torch.randn(8, 16, 32, 32).contiguous(memory_format=torch.channels_last).requires_grad_()
     n = x.numel() * x.element_size()
     ours = saved_bytes(lambda: RF.rrelu(x, training=True))
     theirs = saved_bytes(lambda: F.rrelu(x, training=True))
-    assert ours == n + 16
+    assert ours == x.numel() // 8 + 16
     assert theirs == 2 * n
+    with SavingTheInput():
+        assert saved_bytes(lambda: RF.rrelu(x, training=True)) == n + 16
 
 
 def test_module():

@@ -7,8 +7,55 @@
 namespace rectifiers::autograd {
 namespace {
 
+// From the mask's two planes, x > 0 and x < 0 (attributes: the result's
+// sizes and strides). Under create_graph the gradient is recorded as
+// abs_rectifier_backward's is, with edges to grad and to the input (a
+// defined zero), the latter this node's.
+variable_list abs_rectifier_mask_double_backward(const Backward& b) {
+  const auto& gg = b.grads[0];
+  return {rectifiers::abs_rectifier_mask_backward(gg, b.saved[0], b.integers(0), b.integers(1)),
+          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+}
+
+variable_list abs_rectifier_mask_derivative(const Backward& b) {
+  const auto& g = b.grads[0];
+  const auto& mask = b.saved[0];
+  const auto sizes = b.integers(0);
+  const auto strides = b.integers(1);
+  Graph graph("AbsRectifierBackwardBackward", {edge_of(g), b.edge(0)},
+              abs_rectifier_mask_double_backward, b.attributes);
+  graph.save_input(mask);
+  auto grad_input = below_autograd(
+      [&] { return rectifiers::abs_rectifier_mask_backward(g, mask, sizes, strides); });
+  graph.set_outputs({grad_input});
+  if (any_tangent(g)) {
+    set_tangent(grad_input,
+                rectifiers::abs_rectifier_mask_backward(tangent(g), mask, sizes, strides));
+  }
+  return {grad_input};
+}
+
+// abs_rectifier and its mask (common/mask.h): all its node saves, 1/16 of a
+// float32 input.
+std::tuple<Tensor, Tensor> abs_rectifier_with_mask(const Tensor& x) {
+  check_inputs("abs_rectifier_with_mask", {{"input", x}});
+  auto [y, mask] = below_autograd([&] { return rectifiers::abs_rectifier_with_mask(x); });
+  Graph graph("AbsRectifierBackward", {x}, abs_rectifier_mask_derivative,
+              {c10::IValue(y.sizes().vec()), c10::IValue(y.strides().vec())});
+  graph.set_outputs({y});
+  graph.save_input(mask);  // not an output of the graph: the mask is not differentiable
+  if (any_tangent(x)) set_tangent(y, rectifiers::abs_rectifier_backward(tangent(x), primal(x)));
+  return {y, mask};
+}
+
+// Saves the mask where it may (saves_mask), but not for an input with a
+// tangent: forward over reverse then adds grad * 0 for the input's tangent,
+// as torch's product rule does, which needs the input's tangent in backward.
 Tensor abs_rectifier(const Tensor& x) {
   check_inputs("abs_rectifier", {{"input", x}});
+  if (at::GradMode::is_enabled() && x.requires_grad() && saves_mask(x) && !any_tangent(x)) {
+    return std::get<0>(abs_rectifier_with_mask(x));
+  }
   Graph graph("AbsRectifierBackward", {x}, [](const Backward& b) -> variable_list {
     return {rectifiers::abs_rectifier_backward(b.grads[0], b.saved[0])};
   });
@@ -42,6 +89,24 @@ Tensor abs_rectifier_backward(const Tensor& g, const Tensor& x) {
   return out;
 }
 
+// Linear in grad; the mask is not differentiable.
+Tensor abs_rectifier_mask_backward(const Tensor& g, const Tensor& mask, at::IntArrayRef sizes,
+                                   at::IntArrayRef strides) {
+  check_inputs("abs_rectifier_mask_backward", {{"grad_output", g}, {"mask", mask}});
+  Graph graph("AbsRectifierMaskBackwardBackward", {g}, [](const Backward& b) -> variable_list {
+    return {rectifiers::abs_rectifier_mask_backward(b.grads[0], b.saved[0], b.integers(0),
+                                                    b.integers(1))};
+  }, {c10::IValue(sizes.vec()), c10::IValue(strides.vec())});
+  graph.save_input(mask);
+  auto out = below_autograd(
+      [&] { return rectifiers::abs_rectifier_mask_backward(g, mask, sizes, strides); });
+  graph.set_outputs({out});
+  if (any_tangent(g)) {
+    set_tangent(out, rectifiers::abs_rectifier_mask_backward(tangent(g), mask, sizes, strides));
+  }
+  return out;
+}
+
 }  // namespace
 }  // namespace rectifiers::autograd
 
@@ -49,4 +114,6 @@ TORCH_LIBRARY_IMPL(rectifiers, Autograd, m) {
   using namespace rectifiers::autograd;
   m.impl("abs_rectifier", &abs_rectifier);
   m.impl("abs_rectifier_backward", &abs_rectifier_backward);
+  m.impl("abs_rectifier_with_mask", &abs_rectifier_with_mask);
+  m.impl("abs_rectifier_mask_backward", &abs_rectifier_mask_backward);
 }

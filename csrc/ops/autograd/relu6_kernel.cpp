@@ -2,6 +2,7 @@
 // The derivative is relu6_backward, torch's hardtanh_backward(.., 0, 6): 1
 // strictly between 0 and 6, 0 elsewhere (both kinks included).
 #include "../../common/autograd.h"
+#include "../../common/mask.h"
 #include "../../rectifiers.h"
 
 namespace rectifiers::autograd {
@@ -11,8 +12,73 @@ variable_list relu6_derivative(const Backward& b) {
   return {rectifiers::relu6_backward(b.grads[0], b.saved[0])};
 }
 
+// From the mask's two planes (attributes: the result's sizes and strides).
+// Under create_graph the gradient is recorded as relu6_backward's is, with
+// edges to grad and to the input (a defined zero), the latter this node's.
+variable_list relu6_mask_double_backward(const Backward& b) {
+  const auto& gg = b.grads[0];
+  return {rectifiers::relu6_mask_backward(gg, b.saved[0], b.integers(0), b.integers(1)),
+          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+}
+
+variable_list relu6_mask_derivative(const Backward& b) {
+  const auto& g = b.grads[0];
+  const auto& mask = b.saved[0];
+  const auto sizes = b.integers(0);
+  const auto strides = b.integers(1);
+  Graph graph("Relu6BackwardBackward", {edge_of(g), b.edge(0)}, relu6_mask_double_backward,
+              b.attributes);
+  graph.save_input(mask);
+  auto grad_input =
+      below_autograd([&] { return rectifiers::relu6_mask_backward(g, mask, sizes, strides); });
+  graph.set_outputs({grad_input});
+  if (any_tangent(g)) {
+    // torch's tangent is a where on 0 < x < 6, which gives 0 at NaN
+    set_tangent(grad_input, rectifiers::relu6_mask_backward(
+                                tangent(g), mask::without_plane(mask, 2, 1), sizes, strides));
+  }
+  return {grad_input};
+}
+
+void record_mask_graph(const Tensor& x, const Tensor& y, const Tensor& mask) {
+  Graph graph("Relu6Backward", {x}, relu6_mask_derivative,
+              {c10::IValue(y.sizes().vec()), c10::IValue(y.strides().vec())});
+  graph.set_outputs({y});
+  graph.save_input(mask);  // not an output of the graph: the mask is not differentiable
+  if (any_tangent(x)) set_tangent(y, rectifiers::relu6_backward(tangent(x), primal(x)));
+}
+
+void record_input_graph(const Tensor& x, const Tensor& y) {
+  Graph graph("Relu6Backward", {x}, relu6_derivative);
+  graph.save_input(x);
+  graph.set_outputs({y});
+  if (any_tangent(x)) set_tangent(y, rectifiers::relu6_backward(tangent(x), primal(x)));
+}
+
+// relu6 and its mask (common/mask.h): all its node saves, 1/16 of a float32
+// input.
+std::tuple<Tensor, Tensor> relu6_with_mask(const Tensor& x) {
+  check_inputs("relu6_with_mask", {{"input", x}});
+  auto [y, mask] = below_autograd([&] { return rectifiers::relu6_with_mask(x); });
+  record_mask_graph(x, y, mask);
+  return {y, mask};
+}
+
+// Saves the mask where it may (saves_mask), except for a CPU input holding a
+// NaN: there torch's gradient of a NaN depends on where ATen's loop runs
+// vectorised, which the input saved as torch saves it reproduces.
 Tensor relu6(const Tensor& x) {
   check_inputs("relu6", {{"input", x}});
+  if (at::GradMode::is_enabled() && x.requires_grad() && saves_mask(x)) {
+    auto [y, mask] = below_autograd([&] { return rectifiers::relu6_with_mask(x); });
+    if (x.is_cpu() && mask::any_in_plane(mask, 2, 1)) {
+      record_input_graph(x, y);
+    } else {
+      record_mask_graph(x, y, mask);
+    }
+    return y;
+  }
+  // recorded before the op runs, so that it sees the input as it is now
   Graph graph("Relu6Backward", {x}, relu6_derivative);
   graph.save_input(x);
   auto y = below_autograd([&] { return rectifiers::relu6(x); });
@@ -33,6 +99,23 @@ void relu6_(Tensor& x) {
     const auto t = tangent(x);
     set_tangent_in_place(x, t, rectifiers::relu6_backward(t, primal(x)));
   }
+}
+
+// Linear in grad; the mask is not differentiable.
+Tensor relu6_mask_backward(const Tensor& g, const Tensor& mask, at::IntArrayRef sizes,
+                           at::IntArrayRef strides) {
+  check_inputs("relu6_mask_backward", {{"grad_output", g}, {"mask", mask}});
+  Graph graph("Relu6MaskBackwardBackward", {g}, [](const Backward& b) -> variable_list {
+    return {rectifiers::relu6_mask_backward(b.grads[0], b.saved[0], b.integers(0),
+                                            b.integers(1))};
+  }, {c10::IValue(sizes.vec()), c10::IValue(strides.vec())});
+  graph.save_input(mask);
+  auto out = below_autograd([&] { return rectifiers::relu6_mask_backward(g, mask, sizes, strides); });
+  graph.set_outputs({out});
+  if (any_tangent(g)) {
+    set_tangent(out, rectifiers::relu6_mask_backward(tangent(g), mask, sizes, strides));
+  }
+  return out;
 }
 
 // Linear in grad; piecewise constant in self (zeros, as torch gives).
@@ -68,6 +151,8 @@ TORCH_LIBRARY_IMPL(rectifiers, Autograd, m) {
   m.impl("relu6", &relu6);
   m.impl("relu6_", &relu6_);
   m.impl("relu6_backward", &relu6_backward);
+  m.impl("relu6_with_mask", &relu6_with_mask);
+  m.impl("relu6_mask_backward", &relu6_mask_backward);
 }
 
 TORCH_LIBRARY_IMPL(rectifiers, ADInplaceOrView, m) {

@@ -15,9 +15,68 @@ variable_list rrelu_derivative(const Backward& b) {
                                      b.flag(2))};
 }
 
+// From the mask of !(x <= 0) and the state (attributes: lower, upper, the
+// result's sizes and strides). Under create_graph the gradient is recorded
+// as rrelu_backward's is, with edges to grad and to the input (a defined
+// zero), the latter this node's.
+variable_list rrelu_mask_double_backward(const Backward& b) {
+  const auto& gg = b.grads[0];
+  return {rectifiers::rrelu_mask_backward(gg, b.saved[0], b.saved[1], b.integers(2),
+                                          b.integers(3), b.real(0), b.real(1)),
+          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+}
+
+variable_list rrelu_mask_derivative(const Backward& b) {
+  const auto& g = b.grads[0];
+  const auto& mask = b.saved[0];
+  const auto& state = b.saved[1];
+  const auto sizes = b.integers(2);
+  const auto strides = b.integers(3);
+  const double lower = b.real(0);
+  const double upper = b.real(1);
+  Graph graph("RreluBackwardBackward", {edge_of(g), b.edge(0)}, rrelu_mask_double_backward,
+              b.attributes);
+  graph.save_input(mask);
+  graph.save_input(state);
+  auto grad_input = below_autograd([&] {
+    return rectifiers::rrelu_mask_backward(g, mask, state, sizes, strides, lower, upper);
+  });
+  graph.set_outputs({grad_input});
+  if (any_tangent(g)) {
+    set_tangent(grad_input, rectifiers::rrelu_mask_backward(tangent(g), mask, state, sizes,
+                                                            strides, lower, upper));
+  }
+  return {grad_input};
+}
+
+// The training rrelu, its state and the mask of !(x <= 0) (common/mask.h):
+// all its node saves besides the state, 1/32 of a float32 input.
+std::tuple<Tensor, Tensor, Tensor> rrelu_with_mask(const Tensor& x, double lower, double upper,
+                                                   std::optional<at::Generator> gen) {
+  check_inputs("rrelu_with_mask", {{"input", x}});
+  auto [y, state, mask] =
+      below_autograd([&] { return rectifiers::rrelu_with_mask(x, lower, upper, gen); });
+  Graph graph("RreluBackward", {x}, rrelu_mask_derivative,
+              {lower, upper, c10::IValue(y.sizes().vec()), c10::IValue(y.strides().vec())});
+  graph.set_outputs({y});
+  // not outputs of the graph: neither is differentiable
+  graph.save_input(mask);
+  graph.save_input(state);
+  if (any_tangent(x)) {
+    set_tangent(y, rectifiers::rrelu_backward(tangent(x), primal(x), state, lower, upper, false));
+  }
+  return {y, state, mask};
+}
+
+// Saves the mask and the state where it may (saves_mask), else the input
+// and the state.
 std::tuple<Tensor, Tensor> rrelu_with_state(const Tensor& x, double lower, double upper,
                                             std::optional<at::Generator> gen) {
   check_inputs("rrelu_with_state", {{"input", x}});
+  if (at::GradMode::is_enabled() && x.requires_grad() && saves_mask(x)) {
+    auto [y, state, mask] = rrelu_with_mask(x, lower, upper, gen);
+    return {y, state};
+  }
   Graph graph("RreluBackward", {x}, rrelu_derivative, {lower, upper, false});
   graph.save_input(x);
   auto [y, state] =
@@ -75,6 +134,28 @@ Tensor rrelu_backward(const Tensor& g, const Tensor& x, const Tensor& state, dou
   return out;
 }
 
+// Linear in grad; the mask and the state are not differentiable.
+Tensor rrelu_mask_backward(const Tensor& g, const Tensor& mask, const Tensor& state,
+                           at::IntArrayRef sizes, at::IntArrayRef strides, double lower,
+                           double upper) {
+  check_inputs("rrelu_mask_backward", {{"grad_output", g}, {"mask", mask}, {"state", state}});
+  Graph graph("RreluMaskBackwardBackward", {g}, [](const Backward& b) -> variable_list {
+    return {rectifiers::rrelu_mask_backward(b.grads[0], b.saved[0], b.saved[1], b.integers(2),
+                                            b.integers(3), b.real(0), b.real(1))};
+  }, {lower, upper, c10::IValue(sizes.vec()), c10::IValue(strides.vec())});
+  graph.save_input(mask);
+  graph.save_input(state);
+  auto out = below_autograd([&] {
+    return rectifiers::rrelu_mask_backward(g, mask, state, sizes, strides, lower, upper);
+  });
+  graph.set_outputs({out});
+  if (any_tangent(g)) {
+    set_tangent(out, rectifiers::rrelu_mask_backward(tangent(g), mask, state, sizes, strides,
+                                                     lower, upper));
+  }
+  return out;
+}
+
 Tensor rrelu_with_state__bumping_version(Tensor& x, double lower, double upper,
                                          std::optional<at::Generator> gen) {
   Tensor state;
@@ -90,6 +171,8 @@ TORCH_LIBRARY_IMPL(rectifiers, Autograd, m) {
   m.impl("rrelu_with_state", &rrelu_with_state);
   m.impl("rrelu_with_state_", &rrelu_with_state_);
   m.impl("rrelu_backward", &rrelu_backward);
+  m.impl("rrelu_with_mask", &rrelu_with_mask);
+  m.impl("rrelu_mask_backward", &rrelu_mask_backward);
 }
 
 TORCH_LIBRARY_IMPL(rectifiers, ADInplaceOrView, m) {

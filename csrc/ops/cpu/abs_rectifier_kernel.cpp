@@ -1,6 +1,7 @@
 // abs_rectifier's CPU loops, compiled once per instruction set (see
 // common/stub.h).
 #include "../../cpu/loops.h"
+#include "../../cpu/mask_loops.h"
 #include "../abs_rectifier.h"
 
 namespace rectifiers::cpu {
@@ -35,10 +36,45 @@ void abs_rectifier_backward_kernel(at::TensorIteratorBase& iter) {
   });
 }
 
+void abs_rectifier_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
+                                    const at::Tensor& mask) {
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::abs_rectifier_with_mask", [&] {
+    using opmath_t = at::opmath_type<scalar_t>;
+    forward_with_mask<scalar_t, 2>(
+        x, result, mask, [](at::TensorIteratorBase& iter) { abs_rectifier_kernel(iter); },
+        [](Vectorized<scalar_t> v) { return v.abs(); },
+        [](scalar_t v) -> uint32_t {
+          const opmath_t f = v;
+          return static_cast<uint32_t>(f > opmath_t(0)) | static_cast<uint32_t>(f < opmath_t(0)) << 1;
+        },
+        [](auto v) {
+          using W = decltype(v);
+          return std::array{v > W(0), v < W(0)};
+        });
+  });
+}
+
+// grad * sgn(x), sgn from the two planes: a product, as torch's, so that
+// the zeros carry grad's sign and a NaN's sign survives.
+void abs_rectifier_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& mask,
+                                        const at::Tensor& out) {
+  RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::abs_rectifier_mask_backward", [&] {
+    using opmath_t = at::opmath_type<scalar_t>;
+    backward_from_mask<scalar_t, 2>(grad, mask, out, [](scalar_t g, uint32_t bits) -> scalar_t {
+      const opmath_t sign = opmath_t(bits & 1u) - opmath_t(bits >> 1);
+      return static_cast<opmath_t>(g) * sign;
+    });
+  });
+}
+
 }  // namespace
 }  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
 
-RECTIFIERS_REGISTER_CPU_KERNEL(abs_rectifier_stub, &rectifiers::cpu::abs_rectifier_kernel)
-RECTIFIERS_REGISTER_CPU_KERNEL(abs_rectifier_backward_stub,
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(abs_rectifier_stub, &rectifiers::cpu::abs_rectifier_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(abs_rectifier_backward_stub,
                                &rectifiers::cpu::abs_rectifier_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(abs_rectifier_with_mask_stub,
+                               &rectifiers::cpu::abs_rectifier_with_mask_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(abs_rectifier_mask_backward_stub,
+                               &rectifiers::cpu::abs_rectifier_mask_backward_kernel)

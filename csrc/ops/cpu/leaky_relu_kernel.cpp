@@ -50,8 +50,8 @@ void leaky_relu_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
         [slope](Vectorized<scalar_t> v) {
           return vec_leaky(v, Vectorized<scalar_t>(static_cast<scalar_t>(slope)));
         },
-        [](scalar_t v) { return static_cast<opmath_t>(v) > opmath_t(0); },
-        [](auto v) { return v > decltype(v)(0); });
+        [](scalar_t v) -> uint32_t { return static_cast<opmath_t>(v) > opmath_t(0); },
+        [](auto v) { return std::array{v > decltype(v)(0)}; });
   });
 }
 
@@ -72,10 +72,10 @@ void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& m
 }  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
 
-RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_stub, &rectifiers::cpu::leaky_relu_kernel)
-RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_backward_stub,
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_stub, &rectifiers::cpu::leaky_relu_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_backward_stub,
                                &rectifiers::cpu::leaky_relu_backward_kernel)
-RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_with_mask_stub,
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_with_mask_stub,
                                &rectifiers::cpu::leaky_relu_with_mask_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_mask_backward_stub,
                                &rectifiers::cpu::leaky_relu_mask_backward_kernel)

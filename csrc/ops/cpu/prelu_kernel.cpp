@@ -287,5 +287,5 @@ void prelu_backward_kernel(const at::Tensor& grad, const at::Tensor& x,
 }  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
 
-RECTIFIERS_REGISTER_CPU_KERNEL(prelu_stub, &rectifiers::cpu::prelu_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(prelu_stub, &rectifiers::cpu::prelu_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(prelu_backward_stub, &rectifiers::cpu::prelu_backward_kernel)

@@ -3,6 +3,7 @@
 // own type, not widened: it returns one of its operands, so a float16 or
 // bfloat16 NaN keeps its payload there (widening and rounding would not).
 #include "../../cpu/loops.h"
+#include "../../cpu/mask_loops.h"
 #include "../relu6.h"
 
 namespace rectifiers::cpu {
@@ -37,9 +38,41 @@ void relu6_backward_kernel(at::TensorIteratorBase& iter) {
   });
 }
 
+void relu6_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
+                            const at::Tensor& mask) {
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::relu6_with_mask", [&] {
+    using opmath_t = at::opmath_type<scalar_t>;
+    using V = Vectorized<scalar_t>;
+    forward_with_mask<scalar_t, 2>(
+        x, result, mask, [](at::TensorIteratorBase& iter) { relu6_kernel(iter); },
+        [](V v) { return at::vec::clamp(v, V(scalar_t(0)), V(scalar_t(6))); },
+        [](scalar_t v) -> uint32_t {
+          const opmath_t f = v;
+          return static_cast<uint32_t>((f > opmath_t(0)) & (f < opmath_t(6))) |
+                 static_cast<uint32_t>(f != f) << 1;
+        },
+        [](auto v) {
+          using W = decltype(v);
+          return std::array{(v > W(0)) & (v < W(6)), v.isnan()};
+        });
+  });
+}
+
+void relu6_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& mask,
+                                const at::Tensor& out) {
+  RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::relu6_mask_backward", [&] {
+    backward_from_mask<scalar_t, 2>(grad, mask, out, [](scalar_t g, uint32_t bits) -> scalar_t {
+      return bits != 0 ? g : scalar_t(0);
+    });
+  });
+}
+
 }  // namespace
 }  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
 
-RECTIFIERS_REGISTER_CPU_KERNEL(relu6_stub, &rectifiers::cpu::relu6_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu6_stub, &rectifiers::cpu::relu6_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu6_backward_stub, &rectifiers::cpu::relu6_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu6_with_mask_stub, &rectifiers::cpu::relu6_with_mask_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(relu6_mask_backward_stub,
+                               &rectifiers::cpu::relu6_mask_backward_kernel)

@@ -32,5 +32,5 @@ void relu_backward_kernel(at::TensorIteratorBase& iter) {
 }  // namespace CPU_CAPABILITY
 }  // namespace rectifiers::cpu
 
-RECTIFIERS_REGISTER_CPU_KERNEL(relu_stub, &rectifiers::cpu::relu_kernel)
-RECTIFIERS_REGISTER_CPU_KERNEL(relu_backward_stub, &rectifiers::cpu::relu_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu_stub, &rectifiers::cpu::relu_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu_backward_stub, &rectifiers::cpu::relu_backward_kernel)

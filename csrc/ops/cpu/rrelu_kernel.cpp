@@ -10,6 +10,7 @@
 #include <mutex>
 #include <type_traits>
 
+#include "../../common/mask.h"
 #include "../../cpu/loops.h"
 #include "../rrelu.h"
 
@@ -90,8 +91,8 @@ void for_each_chunk(const RReLUSlopes<opmath_t>& slopes, int64_t begin, int64_t 
   }
 }
 
-void rrelu_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& state,
-                  double lower, double upper, std::optional<at::Generator> generator) {
+// The seed of one call, drawn from the generator and written to `state`.
+RReLUState draw_state(const at::Tensor& state, std::optional<at::Generator> generator) {
   auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(
       generator, at::detail::getDefaultCPUGenerator());
   RReLUState s{};
@@ -102,14 +103,44 @@ void rrelu_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& 
   auto* st = state.mutable_data_ptr<int64_t>();
   st[0] = static_cast<int64_t>(s.seed);
   st[1] = static_cast<int64_t>(s.offset);
+  return s;
+}
+
+// The bits of !(x <= 0) of the chunk [lo, hi) (lo a multiple of 32: the
+// tasks below start on mask words) into its one or two mask words.
+inline void store_chunk_bits(const bool* positive, int64_t lo, int64_t hi, uint32_t* words) {
+  uint64_t bits = 0;
+  for (int64_t i = 0; i < hi - lo; ++i) bits |= uint64_t{positive[i]} << i;
+  words[lo / mask::kBitsPerWord] = static_cast<uint32_t>(bits);
+  if (hi - lo > mask::kBitsPerWord) words[lo / mask::kBitsPerWord + 1] = static_cast<uint32_t>(bits >> 32);
+}
+
+static_assert(kChunk == 2 * mask::kBitsPerWord, "a chunk's bits are two mask words");
+
+// f(begin, end) in parallel over stretches of positions [0, n) that start on
+// a mask word (a multiple of 32), as the loops that write or read a mask
+// need; the slopes are the same whatever the stretches.
+template <typename F>
+void for_each_task(int64_t n, const F& f) {
+  constexpr int64_t words_per_task = at::internal::GRAIN_SIZE / mask::kBitsPerWord;
+  at::parallel_for(0, mask::words_for(n), words_per_task, [&](int64_t first, int64_t last) {
+    f(first * mask::kBitsPerWord, std::min(last * mask::kBitsPerWord, n));
+  });
+}
+
+// out = x <= 0 ? x * slope : x, and, where `words` is given, the mask of
+// !(x <= 0).
+void rrelu_forward(const at::Tensor& out, const at::Tensor& x, RReLUState s, double lower,
+                   double upper, uint32_t* words) {
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::rrelu_with_state", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     const RReLUSlopes<opmath_t> slopes(s, lower, upper);
     const auto* in = x.const_data_ptr<scalar_t>();
     auto* o = out.mutable_data_ptr<scalar_t>();
-    at::parallel_for(0, x.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+    for_each_task(x.numel(), [&](int64_t begin, int64_t end) {
       for_each_chunk(slopes, begin, end,
                      [&](int64_t lo, int64_t hi, int64_t first, const opmath_t* chunk) {
+                       bool positive[kChunk];
                        if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
                          const auto* in_bits = reinterpret_cast<const uint16_t*>(in);
                          auto* o_bits = reinterpret_cast<uint16_t*>(o);
@@ -117,50 +148,91 @@ void rrelu_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& 
                            const float v = bfloat16_value(in_bits[i]);
                            const uint16_t scaled = bfloat16_bits(v * chunk[i - first]);
                            o_bits[i] = v <= 0.0f ? scaled : in_bits[i];
+                           positive[i - lo] = !(v <= 0.0f);
                          }
                        } else {
                          for (int64_t i = lo; i < hi; ++i) {
                            const opmath_t v = in[i];
                            const auto scaled = static_cast<scalar_t>(v * chunk[i - first]);
                            o[i] = v <= opmath_t(0) ? scaled : in[i];
+                           positive[i - lo] = !(v <= opmath_t(0));
                          }
                        }
+                       if (words != nullptr) store_chunk_bits(positive, lo, hi, words);
                      });
     });
+  });
+}
+
+void rrelu_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& state,
+                  double lower, double upper, std::optional<at::Generator> generator) {
+  rrelu_forward(out, x, draw_state(state, generator), lower, upper, nullptr);
+}
+
+void rrelu_with_mask_kernel(const at::Tensor& out, const at::Tensor& x, const at::Tensor& state,
+                            const at::Tensor& mask, double lower, double upper,
+                            std::optional<at::Generator> generator) {
+  rrelu_forward(out, x, draw_state(state, generator), lower, upper,
+                reinterpret_cast<uint32_t*>(mask.mutable_data_ptr<int32_t>()));
+}
+
+// grad_input = positive(i) ? grad : grad * slope, the slopes those of `s`.
+template <typename scalar_t, typename Positive>
+void rrelu_backward_loop(const at::Tensor& grad_input, const at::Tensor& grad, RReLUState s,
+                         double lower, double upper, Positive positive) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  const RReLUSlopes<opmath_t> slopes(s, lower, upper);
+  const auto* g = grad.const_data_ptr<scalar_t>();
+  auto* o = grad_input.mutable_data_ptr<scalar_t>();
+  for_each_task(grad.numel(), [&](int64_t begin, int64_t end) {
+    for_each_chunk(slopes, begin, end,
+                   [&](int64_t lo, int64_t hi, int64_t first, const opmath_t* chunk) {
+                     if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
+                       const auto* g_bits = reinterpret_cast<const uint16_t*>(g);
+                       auto* o_bits = reinterpret_cast<uint16_t*>(o);
+                       for (int64_t i = lo; i < hi; ++i) {
+                         const uint16_t scaled =
+                             bfloat16_bits(bfloat16_value(g_bits[i]) * chunk[i - first]);
+                         o_bits[i] = positive(i) ? g_bits[i] : scaled;
+                       }
+                     } else {
+                       for (int64_t i = lo; i < hi; ++i) {
+                         const auto scaled = static_cast<scalar_t>(opmath_t(g[i]) * chunk[i - first]);
+                         o[i] = positive(i) ? g[i] : scaled;
+                       }
+                     }
+                   });
   });
 }
 
 void rrelu_backward_kernel(const at::Tensor& grad_input, const at::Tensor& grad,
                            const at::Tensor& x, const at::Tensor& state, double lower,
                            double upper) {
-  const auto s = read_state(state);
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::rrelu_backward", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
-    const RReLUSlopes<opmath_t> slopes(s, lower, upper);
     const auto* in = x.const_data_ptr<scalar_t>();
-    const auto* g = grad.const_data_ptr<scalar_t>();
-    auto* o = grad_input.mutable_data_ptr<scalar_t>();
-    at::parallel_for(0, x.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
-      for_each_chunk(slopes, begin, end,
-                     [&](int64_t lo, int64_t hi, int64_t first, const opmath_t* chunk) {
-                       if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
-                         const auto* in_bits = reinterpret_cast<const uint16_t*>(in);
-                         const auto* g_bits = reinterpret_cast<const uint16_t*>(g);
-                         auto* o_bits = reinterpret_cast<uint16_t*>(o);
-                         for (int64_t i = lo; i < hi; ++i) {
-                           const uint16_t scaled =
-                               bfloat16_bits(bfloat16_value(g_bits[i]) * chunk[i - first]);
-                           o_bits[i] = bfloat16_value(in_bits[i]) <= 0.0f ? scaled : g_bits[i];
-                         }
-                       } else {
-                         for (int64_t i = lo; i < hi; ++i) {
-                           const auto scaled =
-                               static_cast<scalar_t>(opmath_t(g[i]) * chunk[i - first]);
-                           o[i] = opmath_t(in[i]) <= opmath_t(0) ? scaled : g[i];
-                         }
-                       }
-                     });
-    });
+    rrelu_backward_loop<scalar_t>(grad_input, grad, read_state(state), lower, upper,
+                                  [in](int64_t i) {
+                                    if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
+                                      const auto* in_bits = reinterpret_cast<const uint16_t*>(in);
+                                      return !(bfloat16_value(in_bits[i]) <= 0.0f);
+                                    } else {
+                                      return !(opmath_t(in[i]) <= opmath_t(0));
+                                    }
+                                  });
+  });
+}
+
+void rrelu_mask_backward_kernel(const at::Tensor& grad_input, const at::Tensor& grad,
+                                const at::Tensor& mask, const at::Tensor& state, double lower,
+                                double upper) {
+  const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
+  RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::rrelu_mask_backward", [&] {
+    rrelu_backward_loop<scalar_t>(grad_input, grad, read_state(state), lower, upper,
+                                  [words](int64_t i) {
+                                    return ((words[i / mask::kBitsPerWord] >>
+                                             (i % mask::kBitsPerWord)) & 1u) != 0;
+                                  });
   });
 }
 
@@ -170,3 +242,6 @@ void rrelu_backward_kernel(const at::Tensor& grad_input, const at::Tensor& grad,
 
 RECTIFIERS_REGISTER_CPU_KERNEL(rrelu_stub, &rectifiers::cpu::rrelu_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(rrelu_backward_stub, &rectifiers::cpu::rrelu_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(rrelu_with_mask_stub, &rectifiers::cpu::rrelu_with_mask_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(rrelu_mask_backward_stub,
+                               &rectifiers::cpu::rrelu_mask_backward_kernel)

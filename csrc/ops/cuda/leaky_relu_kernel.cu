@@ -40,7 +40,7 @@ void leaky_relu_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
     forward_with_mask<scalar_t>(
         x, result, mask,
         [a] GPU_LAMBDA(scalar_t v) -> scalar_t { return math::leaky<opmath_t>(v, a); },
-        [] GPU_LAMBDA(scalar_t v) { return static_cast<opmath_t>(v) > opmath_t(0); });
+        [] GPU_LAMBDA(scalar_t v) -> uint32_t { return static_cast<opmath_t>(v) > opmath_t(0); });
   });
 }
 
@@ -51,7 +51,7 @@ void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& m
     using opmath_t = at::opmath_type<scalar_t>;
     const auto a = static_cast<opmath_t>(slope);
     backward_from_mask<scalar_t>(grad, mask, out,
-                                 [a] GPU_LAMBDA(scalar_t g, bool positive) -> scalar_t {
+                                 [a] GPU_LAMBDA(scalar_t g, uint32_t positive) -> scalar_t {
                                    const opmath_t v = g;
                                    const opmath_t scaled = v * a;
                                    return positive ? v : scaled;
