@@ -108,7 +108,7 @@ RReLUState draw_state(const at::Tensor& state, std::optional<at::Generator> gene
 
 // The bits of !(x <= 0) of the chunk [lo, hi) (lo a multiple of 32: the
 // tasks below start on mask words) into its one or two mask words.
-inline void store_chunk_bits(const bool* positive, int64_t lo, int64_t hi, uint32_t* words) {
+inline void store_chunk_bits(const uint32_t* positive, int64_t lo, int64_t hi, uint32_t* words) {
   uint64_t bits = 0;
   for (int64_t i = 0; i < hi - lo; ++i) bits |= uint64_t{positive[i]} << i;
   words[lo / mask::kBitsPerWord] = static_cast<uint32_t>(bits);
@@ -140,7 +140,7 @@ void rrelu_forward(const at::Tensor& out, const at::Tensor& x, RReLUState s, dou
     for_each_task(x.numel(), [&](int64_t begin, int64_t end) {
       for_each_chunk(slopes, begin, end,
                      [&](int64_t lo, int64_t hi, int64_t first, const opmath_t* chunk) {
-                       bool positive[kChunk];
+                       uint32_t positive[kChunk];  // as wide as a float lane
                        if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
                          const auto* in_bits = reinterpret_cast<const uint16_t*>(in);
                          auto* o_bits = reinterpret_cast<uint16_t*>(o);
@@ -176,10 +176,12 @@ void rrelu_with_mask_kernel(const at::Tensor& out, const at::Tensor& x, const at
                 reinterpret_cast<uint32_t*>(mask.mutable_data_ptr<int32_t>()));
 }
 
-// grad_input = positive(i) ? grad : grad * slope, the slopes those of `s`.
-template <typename scalar_t, typename Positive>
+// grad_input = positive ? grad : grad * slope, the slopes those of `s`;
+// sides(lo, hi, positive) gives the chunk [lo, hi)'s sides first, so that
+// the loop that blends stays one the compiler vectorises.
+template <typename scalar_t, typename Sides>
 void rrelu_backward_loop(const at::Tensor& grad_input, const at::Tensor& grad, RReLUState s,
-                         double lower, double upper, Positive positive) {
+                         double lower, double upper, Sides sides) {
   using opmath_t = at::opmath_type<scalar_t>;
   const RReLUSlopes<opmath_t> slopes(s, lower, upper);
   const auto* g = grad.const_data_ptr<scalar_t>();
@@ -187,18 +189,20 @@ void rrelu_backward_loop(const at::Tensor& grad_input, const at::Tensor& grad, R
   for_each_task(grad.numel(), [&](int64_t begin, int64_t end) {
     for_each_chunk(slopes, begin, end,
                    [&](int64_t lo, int64_t hi, int64_t first, const opmath_t* chunk) {
+                     uint32_t positive[kChunk];  // as wide as a float lane
+                     sides(lo, hi, positive);
                      if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
                        const auto* g_bits = reinterpret_cast<const uint16_t*>(g);
                        auto* o_bits = reinterpret_cast<uint16_t*>(o);
                        for (int64_t i = lo; i < hi; ++i) {
                          const uint16_t scaled =
                              bfloat16_bits(bfloat16_value(g_bits[i]) * chunk[i - first]);
-                         o_bits[i] = positive(i) ? g_bits[i] : scaled;
+                         o_bits[i] = positive[i - lo] ? g_bits[i] : scaled;
                        }
                      } else {
                        for (int64_t i = lo; i < hi; ++i) {
                          const auto scaled = static_cast<scalar_t>(opmath_t(g[i]) * chunk[i - first]);
-                         o[i] = positive(i) ? g[i] : scaled;
+                         o[i] = positive[i - lo] ? g[i] : scaled;
                        }
                      }
                    });
@@ -211,28 +215,33 @@ void rrelu_backward_kernel(const at::Tensor& grad_input, const at::Tensor& grad,
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::rrelu_backward", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     const auto* in = x.const_data_ptr<scalar_t>();
-    rrelu_backward_loop<scalar_t>(grad_input, grad, read_state(state), lower, upper,
-                                  [in](int64_t i) {
-                                    if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
-                                      const auto* in_bits = reinterpret_cast<const uint16_t*>(in);
-                                      return !(bfloat16_value(in_bits[i]) <= 0.0f);
-                                    } else {
-                                      return !(opmath_t(in[i]) <= opmath_t(0));
-                                    }
-                                  });
+    rrelu_backward_loop<scalar_t>(
+        grad_input, grad, read_state(state), lower, upper,
+        [in](int64_t lo, int64_t hi, uint32_t* positive) {
+          if constexpr (std::is_same_v<scalar_t, at::BFloat16>) {
+            const auto* in_bits = reinterpret_cast<const uint16_t*>(in);
+            for (int64_t i = lo; i < hi; ++i) positive[i - lo] = !(bfloat16_value(in_bits[i]) <= 0.0f);
+          } else {
+            for (int64_t i = lo; i < hi; ++i) positive[i - lo] = !(opmath_t(in[i]) <= opmath_t(0));
+          }
+        });
   });
 }
 
+// A chunk starts on a mask word (for_each_task) and spans one or two.
 void rrelu_mask_backward_kernel(const at::Tensor& grad_input, const at::Tensor& grad,
                                 const at::Tensor& mask, const at::Tensor& state, double lower,
                                 double upper) {
   const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::rrelu_mask_backward", [&] {
-    rrelu_backward_loop<scalar_t>(grad_input, grad, read_state(state), lower, upper,
-                                  [words](int64_t i) {
-                                    return ((words[i / mask::kBitsPerWord] >>
-                                             (i % mask::kBitsPerWord)) & 1u) != 0;
-                                  });
+    rrelu_backward_loop<scalar_t>(
+        grad_input, grad, read_state(state), lower, upper,
+        [words](int64_t lo, int64_t hi, uint32_t* positive) {
+          const int64_t w = lo / mask::kBitsPerWord;
+          uint64_t bits = words[w];
+          if (hi - lo > mask::kBitsPerWord) bits |= uint64_t{words[w + 1]} << 32;
+          for (int64_t j = 0; j < hi - lo; ++j) positive[j] = (bits >> j) & 1u;
+        });
   });
 }
 
