@@ -3,6 +3,7 @@
 // over stretches of mask words.
 #pragma once
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/cpu/vec/functional.h>
@@ -105,8 +106,9 @@ void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t n_words,
 // double, where the build packs vectors: one pass in memory order over the
 // dense input, each vector giving its values (vec_value) and its bits
 // (vec_side) from the registers. Otherwise values(iter) runs the op's own
-// elementwise loop over the input as it is, then the bits are packed from
-// the dense input: float16 and bfloat16 values then are ATen's, whose NaN
+// elementwise loop over the input as it is, through its stub (which runs the
+// instruction set torch's twin runs), then the bits are packed from the
+// dense input: float16 and bfloat16 values then are ATen's, whose NaN
 // encoding depends on where its loop runs vectorised.
 template <typename scalar_t, int planes = 1, typename Values, typename VecValue, typename Side,
           typename VecSide>
@@ -176,6 +178,57 @@ void backward_from_mask(const at::Tensor& grad, const at::Tensor& mask, const at
       }
     }
   });
+}
+
+// A bfloat16 gradient holding a NaN: torch's vectorised and scalar loops
+// encode that NaN differently (its vector body rounds through float), so
+// which bits an element gets depends on where torch's loop runs vectorised.
+// There the backward runs the op's own backward through its stub, run(iter)
+// (which runs the instruction set torch's twin runs), over (grad_input,
+// grad, a stand-in for the input laid out as grad_input whose sides are the
+// mask's: stand_in(bits)), which splits as torch's loop over (grad_input,
+// grad, input) does; returns whether it did. Other gradients
+// and dtypes get the same bits from backward_from_mask.
+template <typename scalar_t, int planes = 1, typename StandIn, typename Run>
+bool backward_as_aten_for_nan(const at::Tensor& grad, const at::Tensor& mask,
+                              const at::Tensor& out, StandIn stand_in, Run run) {
+  if constexpr (!std::is_same_v<scalar_t, at::BFloat16>) {
+    return false;
+  } else {
+    const int64_t n = grad.numel();
+    // a magnitude's bits above infinity's (0x7F80) carry into the sign bit
+    // when 0x7F is added
+    using V = at::vec::Vectorized<int16_t>;
+    const auto* g = reinterpret_cast<const int16_t*>(grad.const_data_ptr<scalar_t>());
+    const V magnitude(0x7FFF), carry(0x007F);
+    V carried(0);
+    int64_t i = 0;
+    for (; i + V::size() <= n; i += V::size()) carried = carried | ((V::loadu(g + i) & magnitude) + carry);
+    int16_t lanes[V::size()];
+    carried.store(lanes);
+    bool nan = false;
+    for (const int16_t lane : lanes) nan |= lane < 0;
+    for (; i < n; ++i) nan |= (g[i] & 0x7FFF) > 0x7F80;
+    if (!nan) return false;
+    const int64_t n_words = mask::words_for(n);
+    const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
+    auto input = at::empty_like(out);
+    auto* in = input.mutable_data_ptr<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t bits = 0;
+      for (int p = 0; p < planes; ++p) {
+        bits |= ((words[p * n_words + i / mask::kBitsPerWord] >> (i % mask::kBitsPerWord)) & 1u) << p;
+      }
+      in[i] = stand_in(bits);
+    }
+    auto iter = at::TensorIteratorConfig()
+                    .add_output(out)
+                    .add_const_input(grad)
+                    .add_const_input(input)
+                    .build();
+    run(iter);
+    return true;
+  }
 }
 
 }  // namespace CPU_CAPABILITY

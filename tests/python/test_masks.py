@@ -128,6 +128,26 @@ def test_gradients_equal_native_bitwise(op, dtype, nan, device):
         assert_bitwise(ggg, eggg, name)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("op", ["leaky_relu 0.2", "relu6", "abs_rectifier"])
+def test_nan_gradients_equal_native_bitwise(op, dtype):
+    # torch's vectorised loop encodes a bfloat16 NaN otherwise than its scalar
+    # tail: NaNs of both encodings, in the body and in the tail, on both sides
+    ours, reference, _ = OPS[op]
+    as_int = INT_OF[torch.empty((), dtype=dtype).element_size()]
+    for shape, layout in [((1000,), torch.contiguous_format), ((37,), torch.contiguous_format),
+                          ((2, 3, 5, 7), torch.channels_last)]:
+        x = (torch.randn(shape, dtype=torch.float64) * 4).to(dtype)
+        g = torch.randn(shape, dtype=torch.float64).to(dtype)
+        flat = g.view(-1).view(as_int)
+        flat[::7] = -1  # all bits set: a NaN with its sign
+        g.view(-1)[3::11] = float("nan")
+        x, g = x.contiguous(memory_format=layout), g.contiguous(memory_format=layout)
+        _, gx, _ = run(ours, x, g)
+        _, egx, _ = run(reference, x, g)
+        assert_bitwise(gx, egx, f"{shape}")
+
+
 def test_gradient_requires_grad_as_native_without_a_differentiable_grad():
     x = torch.randn(8, requires_grad=True)
     for leaky in (RF.leaky_relu, F.leaky_relu):

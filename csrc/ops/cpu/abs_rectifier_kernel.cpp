@@ -41,7 +41,7 @@ void abs_rectifier_with_mask_kernel(const at::Tensor& x, const at::Tensor& resul
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::abs_rectifier_with_mask", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     forward_with_mask<scalar_t, 2>(
-        x, result, mask, [](at::TensorIteratorBase& iter) { abs_rectifier_kernel(iter); },
+        x, result, mask, [](at::TensorIteratorBase& iter) { abs_rectifier_stub(at::kCPU, iter); },
         [](Vectorized<scalar_t> v) { return v.abs(); },
         [](scalar_t v) -> uint32_t {
           const opmath_t f = v;
@@ -60,6 +60,12 @@ void abs_rectifier_mask_backward_kernel(const at::Tensor& grad, const at::Tensor
                                         const at::Tensor& out) {
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::abs_rectifier_mask_backward", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
+    if (backward_as_aten_for_nan<scalar_t, 2>(
+            grad, mask, out,
+            [](uint32_t bits) { return scalar_t(float(bits & 1u) - float(bits >> 1)); },
+            [](at::TensorIteratorBase& iter) { abs_rectifier_backward_stub(at::kCPU, iter); })) {
+      return;
+    }
     backward_from_mask<scalar_t, 2>(grad, mask, out, [](scalar_t g, uint32_t bits) -> scalar_t {
       const opmath_t sign = opmath_t(bits & 1u) - opmath_t(bits >> 1);
       return static_cast<opmath_t>(g) * sign;
@@ -74,7 +80,7 @@ void abs_rectifier_mask_backward_kernel(const at::Tensor& grad, const at::Tensor
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(abs_rectifier_stub, &rectifiers::cpu::abs_rectifier_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(abs_rectifier_backward_stub,
                                &rectifiers::cpu::abs_rectifier_backward_kernel)
-RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(abs_rectifier_with_mask_stub,
+RECTIFIERS_REGISTER_CPU_KERNEL(abs_rectifier_with_mask_stub,
                                &rectifiers::cpu::abs_rectifier_with_mask_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(abs_rectifier_mask_backward_stub,
                                &rectifiers::cpu::abs_rectifier_mask_backward_kernel)

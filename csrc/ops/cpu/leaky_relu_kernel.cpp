@@ -46,7 +46,7 @@ void leaky_relu_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::leaky_relu_with_mask", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     forward_with_mask<scalar_t>(
-        x, result, mask, [slope](at::TensorIteratorBase& iter) { leaky_relu_kernel(iter, slope); },
+        x, result, mask, [slope](at::TensorIteratorBase& iter) { leaky_relu_stub(at::kCPU, iter, slope); },
         [slope](Vectorized<scalar_t> v) {
           return vec_leaky(v, Vectorized<scalar_t>(static_cast<scalar_t>(slope)));
         },
@@ -60,6 +60,11 @@ void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& m
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::leaky_relu_mask_backward", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     const auto a = static_cast<opmath_t>(slope);
+    if (backward_as_aten_for_nan<scalar_t>(
+            grad, mask, out, [](uint32_t positive) { return scalar_t(positive ? 1.0f : -1.0f); },
+            [slope](at::TensorIteratorBase& iter) { leaky_relu_backward_stub(at::kCPU, iter, slope); })) {
+      return;
+    }
     backward_from_mask<scalar_t>(grad, mask, out, [a](scalar_t g, uint32_t positive) -> scalar_t {
       const opmath_t v = g;
       const opmath_t scaled = v * a;
@@ -75,7 +80,7 @@ void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& m
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_stub, &rectifiers::cpu::leaky_relu_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_backward_stub,
                                &rectifiers::cpu::leaky_relu_backward_kernel)
-RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_with_mask_stub,
+RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_with_mask_stub,
                                &rectifiers::cpu::leaky_relu_with_mask_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_mask_backward_stub,
                                &rectifiers::cpu::leaky_relu_mask_backward_kernel)
