@@ -416,4 +416,29 @@ void in_place_bumping_version(Tensor& x, Call call) {
 // input the formula is piecewise constant in: zeros, not "unused").
 inline Tensor zeros_for(const Tensor& like) { return at::zeros_like(like); }
 
+// The input's gradient from what an op saved instead of its input (a mask,
+// and rrelu's state: b.saved): gradient(g) for grad_output g, tangent_of(t)
+// for its tangent t. Under create_graph the gradient is recorded as the op's
+// backward op is, with edges to grad_output and to the input, the latter
+// this node's own (the input is not kept), and double_backward as formula.
+template <typename Gradient, typename Tangent>
+variable_list gradient_from_mask(const char* name, const Backward& b, Formula double_backward,
+                                 Gradient gradient, Tangent tangent_of) {
+  const auto& g = b.grads[0];
+  Graph graph(name, {edge_of(g), b.edge(0)}, double_backward, b.attributes);
+  for (const auto& t : b.saved) graph.save_input(t);
+  auto grad_input = below_autograd([&] { return gradient(g); });
+  graph.set_outputs({grad_input});
+  if (any_tangent(g)) set_tangent(grad_input, tangent_of(tangent(g)));
+  return {grad_input};
+}
+
+// A double_backward of gradient_from_mask: linear in grad_output, and a
+// defined zero for the input (torch's second derivative there).
+template <typename Gradient>
+variable_list linear_with_zero_for_input(const Backward& b, Gradient gradient) {
+  const auto& gg = b.grads[0];
+  return {gradient(gg), b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+}
+
 }  // namespace rectifiers::autograd

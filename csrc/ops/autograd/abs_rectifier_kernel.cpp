@@ -8,31 +8,20 @@ namespace rectifiers::autograd {
 namespace {
 
 // From the mask's two planes, x > 0 and x < 0 (attributes: the result's
-// sizes and strides). Under create_graph the gradient is recorded as
-// abs_rectifier_backward's is, with edges to grad and to the input (a
-// defined zero), the latter this node's.
+// sizes and strides).
+Tensor abs_rectifier_from_mask(const Tensor& g, const Backward& b) {
+  return rectifiers::abs_rectifier_mask_backward(g, b.saved[0], b.integers(0), b.integers(1));
+}
+
 variable_list abs_rectifier_mask_double_backward(const Backward& b) {
-  const auto& gg = b.grads[0];
-  return {rectifiers::abs_rectifier_mask_backward(gg, b.saved[0], b.integers(0), b.integers(1)),
-          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+  return linear_with_zero_for_input(
+      b, [&](const Tensor& gg) { return abs_rectifier_from_mask(gg, b); });
 }
 
 variable_list abs_rectifier_mask_derivative(const Backward& b) {
-  const auto& g = b.grads[0];
-  const auto& mask = b.saved[0];
-  const auto sizes = b.integers(0);
-  const auto strides = b.integers(1);
-  Graph graph("AbsRectifierBackwardBackward", {edge_of(g), b.edge(0)},
-              abs_rectifier_mask_double_backward, b.attributes);
-  graph.save_input(mask);
-  auto grad_input = below_autograd(
-      [&] { return rectifiers::abs_rectifier_mask_backward(g, mask, sizes, strides); });
-  graph.set_outputs({grad_input});
-  if (any_tangent(g)) {
-    set_tangent(grad_input,
-                rectifiers::abs_rectifier_mask_backward(tangent(g), mask, sizes, strides));
-  }
-  return {grad_input};
+  const auto from_mask = [&](const Tensor& g) { return abs_rectifier_from_mask(g, b); };
+  return gradient_from_mask("AbsRectifierBackwardBackward", b,
+                            abs_rectifier_mask_double_backward, from_mask, from_mask);
 }
 
 // abs_rectifier and its mask (common/mask.h): all its node saves, 1/16 of a

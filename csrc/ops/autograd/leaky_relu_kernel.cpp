@@ -12,34 +12,20 @@ variable_list leaky_relu_derivative(const Backward& b) {
   return {rectifiers::leaky_relu_backward(b.grads[0], b.saved[0], b.real(0), b.flag(1))};
 }
 
-// From the mask (attributes: negative_slope, the result's sizes and strides). Under
-// create_graph the gradient is recorded as leaky_relu_backward's is, with
-// edges to grad and to the input (whose gradient is a defined zero), the
-// input's edge being this node's own.
+// From the mask (attributes: negative_slope, the result's sizes and strides).
+Tensor leaky_relu_from_mask(const Tensor& g, const Backward& b) {
+  return rectifiers::leaky_relu_mask_backward(g, b.saved[0], b.integers(1), b.integers(2),
+                                              b.real(0));
+}
+
 variable_list leaky_relu_mask_double_backward(const Backward& b) {
-  const auto& gg = b.grads[0];
-  return {rectifiers::leaky_relu_mask_backward(gg, b.saved[0], b.integers(1), b.integers(2),
-                                               b.real(0)),
-          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+  return linear_with_zero_for_input(b, [&](const Tensor& gg) { return leaky_relu_from_mask(gg, b); });
 }
 
 variable_list leaky_relu_mask_derivative(const Backward& b) {
-  const auto& g = b.grads[0];
-  const auto& mask = b.saved[0];
-  const auto sizes = b.integers(1);
-  const auto strides = b.integers(2);
-  const double slope = b.real(0);
-  Graph graph("LeakyReluBackwardBackward", {edge_of(g), b.edge(0)},
-              leaky_relu_mask_double_backward, b.attributes);
-  graph.save_input(mask);
-  auto grad_input = below_autograd(
-      [&] { return rectifiers::leaky_relu_mask_backward(g, mask, sizes, strides, slope); });
-  graph.set_outputs({grad_input});
-  if (any_tangent(g)) {
-    set_tangent(grad_input,
-                rectifiers::leaky_relu_mask_backward(tangent(g), mask, sizes, strides, slope));
-  }
-  return {grad_input};
+  const auto from_mask = [&](const Tensor& g) { return leaky_relu_from_mask(g, b); };
+  return gradient_from_mask("LeakyReluBackwardBackward", b, leaky_relu_mask_double_backward,
+                            from_mask, from_mask);
 }
 
 // leaky_relu and the mask of x > 0 (common/mask.h), which is all its node

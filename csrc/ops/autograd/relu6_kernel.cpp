@@ -13,31 +13,22 @@ variable_list relu6_derivative(const Backward& b) {
 }
 
 // From the mask's two planes (attributes: the result's sizes and strides).
-// Under create_graph the gradient is recorded as relu6_backward's is, with
-// edges to grad and to the input (a defined zero), the latter this node's.
-variable_list relu6_mask_double_backward(const Backward& b) {
-  const auto& gg = b.grads[0];
-  return {rectifiers::relu6_mask_backward(gg, b.saved[0], b.integers(0), b.integers(1)),
-          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+Tensor relu6_from_mask(const Tensor& g, const Tensor& mask, const Backward& b) {
+  return rectifiers::relu6_mask_backward(g, mask, b.integers(0), b.integers(1));
 }
 
+variable_list relu6_mask_double_backward(const Backward& b) {
+  return linear_with_zero_for_input(
+      b, [&](const Tensor& gg) { return relu6_from_mask(gg, b.saved[0], b); });
+}
+
+// torch's tangent is a where on 0 < x < 6, which gives 0 at NaN: the mask
+// without its NaN plane
 variable_list relu6_mask_derivative(const Backward& b) {
-  const auto& g = b.grads[0];
-  const auto& mask = b.saved[0];
-  const auto sizes = b.integers(0);
-  const auto strides = b.integers(1);
-  Graph graph("Relu6BackwardBackward", {edge_of(g), b.edge(0)}, relu6_mask_double_backward,
-              b.attributes);
-  graph.save_input(mask);
-  auto grad_input =
-      below_autograd([&] { return rectifiers::relu6_mask_backward(g, mask, sizes, strides); });
-  graph.set_outputs({grad_input});
-  if (any_tangent(g)) {
-    // torch's tangent is a where on 0 < x < 6, which gives 0 at NaN
-    set_tangent(grad_input, rectifiers::relu6_mask_backward(
-                                tangent(g), mask::without_plane(mask, 2, 1), sizes, strides));
-  }
-  return {grad_input};
+  return gradient_from_mask(
+      "Relu6BackwardBackward", b, relu6_mask_double_backward,
+      [&](const Tensor& g) { return relu6_from_mask(g, b.saved[0], b); },
+      [&](const Tensor& t) { return relu6_from_mask(t, mask::without_plane(b.saved[0], 2, 1), b); });
 }
 
 void record_mask_graph(const Tensor& x, const Tensor& y, const Tensor& mask) {

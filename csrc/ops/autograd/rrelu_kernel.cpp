@@ -16,37 +16,20 @@ variable_list rrelu_derivative(const Backward& b) {
 }
 
 // From the mask of !(x <= 0) and the state (attributes: lower, upper, the
-// result's sizes and strides). Under create_graph the gradient is recorded
-// as rrelu_backward's is, with edges to grad and to the input (a defined
-// zero), the latter this node's.
+// result's sizes and strides).
+Tensor rrelu_from_mask(const Tensor& g, const Backward& b) {
+  return rectifiers::rrelu_mask_backward(g, b.saved[0], b.saved[1], b.integers(2), b.integers(3),
+                                         b.real(0), b.real(1));
+}
+
 variable_list rrelu_mask_double_backward(const Backward& b) {
-  const auto& gg = b.grads[0];
-  return {rectifiers::rrelu_mask_backward(gg, b.saved[0], b.saved[1], b.integers(2),
-                                          b.integers(3), b.real(0), b.real(1)),
-          b.needed.size() > 1 && b.needed[1] ? zeros_for(gg) : Tensor()};
+  return linear_with_zero_for_input(b, [&](const Tensor& gg) { return rrelu_from_mask(gg, b); });
 }
 
 variable_list rrelu_mask_derivative(const Backward& b) {
-  const auto& g = b.grads[0];
-  const auto& mask = b.saved[0];
-  const auto& state = b.saved[1];
-  const auto sizes = b.integers(2);
-  const auto strides = b.integers(3);
-  const double lower = b.real(0);
-  const double upper = b.real(1);
-  Graph graph("RreluBackwardBackward", {edge_of(g), b.edge(0)}, rrelu_mask_double_backward,
-              b.attributes);
-  graph.save_input(mask);
-  graph.save_input(state);
-  auto grad_input = below_autograd([&] {
-    return rectifiers::rrelu_mask_backward(g, mask, state, sizes, strides, lower, upper);
-  });
-  graph.set_outputs({grad_input});
-  if (any_tangent(g)) {
-    set_tangent(grad_input, rectifiers::rrelu_mask_backward(tangent(g), mask, state, sizes,
-                                                            strides, lower, upper));
-  }
-  return {grad_input};
+  const auto from_mask = [&](const Tensor& g) { return rrelu_from_mask(g, b); };
+  return gradient_from_mask("RreluBackwardBackward", b, rrelu_mask_double_backward, from_mask,
+                            from_mask);
 }
 
 // The training rrelu, its state and the mask of !(x <= 0) (common/mask.h):
