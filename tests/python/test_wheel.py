@@ -15,6 +15,11 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
+# One worker builds the wheel for both tests: two workers would each run the
+# module's fixture, two builds in the one build directory at once (ninja then
+# fails, "failed recompaction").
+pytestmark = pytest.mark.xdist_group("wheel")
+
 EVERY_OP = textwrap.dedent(
     """
     import os, sys
