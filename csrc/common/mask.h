@@ -6,11 +6,12 @@
 // The mask is an int32 tensor of planes * ceil(n / 32) words for n elements:
 // one plane of ceil(n / 32) words per bit an element needs, one after the
 // other. Bit j of word w of a plane (least significant first) belongs to
-// element 32 * w + j in the memory order of the forward's result: the input's order when the input is
-// dense (contiguous, channels_last, transposed, ...), the contiguous order
-// otherwise. The backward op takes the result's sizes and strides
-// (`mask_sizes`, `mask_strides`) with the mask, so it refuses a gradient of
-// another shape and reads the right bit for a gradient of any layout.
+// element 32 * w + j in the memory order of the forward's result: the
+// input's order when the input is dense (contiguous, channels_last,
+// transposed, ...), the contiguous order otherwise. The backward op takes
+// the result's sizes and strides (`mask_sizes`, `mask_strides`) with the
+// mask, so it refuses a gradient of another shape and reads the right bit
+// for a gradient of any layout.
 #pragma once
 
 #include <ATen/core/Tensor.h>
