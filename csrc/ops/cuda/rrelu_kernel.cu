@@ -21,16 +21,22 @@ namespace {
 // The offsets one call takes from the generator: a Philox block per counter.
 constexpr uint64_t kOffsetIncrement = 4;
 
-template <typename scalar_t, typename index_t>
-__global__ void rrelu_forward(scalar_t* out, const scalar_t* x, index_t n, double lower,
-                              double upper, at::PhiloxCudaState philox, int64_t* state) {
-  using opmath_t = at::opmath_type<scalar_t>;
+// The call's generator state, unpacked on the device and written to `state`
+// (by one thread) for the backward.
+__device__ inline RReLUState unpack_state(at::PhiloxCudaState philox, int64_t* state) {
   const auto [seed, offset] = at::cuda::philox::unpack(philox);
   if (blockIdx.x == 0 && threadIdx.x == 0) {
     state[0] = static_cast<int64_t>(seed);
     state[1] = static_cast<int64_t>(offset);
   }
-  RReLUSlopes<opmath_t> slope(RReLUState{seed, offset}, lower, upper);
+  return RReLUState{seed, offset};
+}
+
+template <typename scalar_t, typename index_t>
+__global__ void rrelu_forward(scalar_t* out, const scalar_t* x, index_t n, double lower,
+                              double upper, at::PhiloxCudaState philox, int64_t* state) {
+  using opmath_t = at::opmath_type<scalar_t>;
+  RReLUSlopes<opmath_t> slope(unpack_state(philox, state), lower, upper);
   const index_t stride = static_cast<index_t>(blockDim.x) * gridDim.x;
   for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
@@ -88,12 +94,7 @@ __global__ void rrelu_forward_with_mask(scalar_t* out, const scalar_t* x, int64_
                                         at::PhiloxCudaState philox, int64_t* state,
                                         uint32_t* words) {
   using opmath_t = at::opmath_type<scalar_t>;
-  const auto [seed, offset] = at::cuda::philox::unpack(philox);
-  if (blockIdx.x == 0 && threadIdx.x == 0) {
-    state[0] = static_cast<int64_t>(seed);
-    state[1] = static_cast<int64_t>(offset);
-  }
-  RReLUSlopes<opmath_t> slope(RReLUState{seed, offset}, lower, upper);
+  RReLUSlopes<opmath_t> slope(unpack_state(philox, state), lower, upper);
   const int64_t bound = n_words * mask::kBitsPerWord;
   const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < bound;
