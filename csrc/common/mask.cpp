@@ -46,7 +46,7 @@ bool dense_layout(at::IntArrayRef sizes, at::IntArrayRef strides) {
 
 at::Tensor grad_output_for(const char* op, const at::Tensor& grad, const at::Tensor& mask,
                            at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides,
-                           int64_t planes) {
+                           int64_t planes, bool as_grad_output) {
   checks::floating(op, grad, "grad_output");
   checks::strided(op, mask, "mask");
   TORCH_CHECK(mask.scalar_type() == at::kInt && mask.dim() == 1, "rectifiers::", op,
@@ -64,6 +64,7 @@ at::Tensor grad_output_for(const char* op, const at::Tensor& grad, const at::Ten
   if (grad.unsafeGetTensorImpl()->has_symbolic_sizes_strides() ||
       mask.unsafeGetTensorImpl()->has_symbolic_sizes_strides()) {
     // traced (torch.compile): the values are checked where the op runs
+    if (as_grad_output && grad.is_non_overlapping_and_dense()) return at::empty_like(grad);
     std::vector<c10::SymInt> strides(mask_strides.begin(), mask_strides.end());
     return at::empty_strided_symint(grad.sym_sizes(), strides, grad.options());
   }
@@ -75,6 +76,7 @@ at::Tensor grad_output_for(const char* op, const at::Tensor& grad, const at::Ten
               planes > 1 ? " (" + std::to_string(planes) + " bits each)" : std::string());
   TORCH_CHECK(dense_layout(grad.sizes(), mask_strides), "rectifiers::", op, ": mask_strides ",
               mask_strides, " are not a dense layout of grad_output's sizes ", grad.sizes());
+  if (as_grad_output && grad.is_non_overlapping_and_dense()) return at::empty_like(grad);
   return at::empty_strided(grad.sizes(), mask_strides, grad.options());
 }
 
@@ -92,12 +94,26 @@ at::Tensor without_plane(const at::Tensor& mask, int64_t planes, int64_t plane) 
   return copy;
 }
 
-at::Tensor in_mask_order(const at::Tensor& grad, at::IntArrayRef mask_strides) {
-  bool same_order = true;
-  for (int64_t d = 0; d < grad.dim(); ++d) {
-    same_order &= grad.size(d) == 1 || grad.stride(d) == mask_strides[d];
+bool laid_out_by(const at::Tensor& t, at::IntArrayRef strides) {
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    if (t.size(d) != 1 && t.stride(d) != strides[d]) return false;
   }
-  if (same_order && grad.is_non_overlapping_and_dense()) return grad;
+  return t.is_non_overlapping_and_dense();
+}
+
+void run_in_mask_order(const at::Tensor& out, at::IntArrayRef mask_strides,
+                       c10::function_ref<void(const at::Tensor&)> run) {
+  if (laid_out_by(out, mask_strides)) {
+    run(out);
+    return;
+  }
+  auto ordered = at::empty_strided(out.sizes(), mask_strides, out.options());
+  run(ordered);
+  out.copy_(ordered);
+}
+
+at::Tensor in_mask_order(const at::Tensor& grad, at::IntArrayRef mask_strides) {
+  if (laid_out_by(grad, mask_strides)) return grad;
   auto ordered = at::empty_strided(grad.sizes(), mask_strides, grad.options());
   ordered.copy_(grad);
   return ordered;

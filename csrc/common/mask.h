@@ -15,6 +15,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/FunctionRef.h>
 
 #include <vector>
 
@@ -38,10 +39,23 @@ at::Tensor dense(const at::Tensor& x);
 // The checks of a mask backward op: grad_output floating, mask an int32
 // vector of `planes` planes for it on grad_output's device, mask_sizes
 // grad_output's sizes and mask_strides a dense layout of them. Returns the
-// gradient's output, laid out by mask_strides.
+// gradient's output, laid out as torch's TensorIterator lays out the op's
+// twin's: by mask_strides (the input's layout), or where the twin's iterator
+// takes grad_output first (`as_grad_output`), as grad_output when that is
+// dense. Downstream loops split by layout, and with them a bfloat16 NaN's
+// encoding.
 at::Tensor grad_output_for(const char* op, const at::Tensor& grad, const at::Tensor& mask,
                            at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides,
-                           int64_t planes = 1);
+                           int64_t planes, bool as_grad_output);
+
+// Whether t is dense and laid out by `strides` (its size-1 dims aside).
+bool laid_out_by(const at::Tensor& t, at::IntArrayRef strides);
+
+// Runs a mask backward's loop, run(output), which writes in the mask's
+// order, for grad_output_for's output: into a temporary in the mask's order,
+// then copied, where that output is laid out otherwise.
+void run_in_mask_order(const at::Tensor& out, at::IntArrayRef mask_strides,
+                       c10::function_ref<void(const at::Tensor&)> run);
 
 // Whether any element has its bit set in plane `plane` of a CPU mask of
 // `planes` planes (relu6's NaN plane).

@@ -19,8 +19,8 @@ using elementwise_fn = void (*)(at::TensorIteratorBase&);
 using elementwise_scalar_fn = void (*)(at::TensorIteratorBase&, double);
 // The loops of an op that saves a packed mask (common/mask.h): (input,
 // result laid out as mask::outputs_for lays it, mask) forward, (grad_output
-// in the mask's order, mask, grad_input) backward; and the same with the
-// op's scalar argument.
+// in any layout, mask, grad_input laid out in the mask's order) backward; and
+// the same with the op's scalar argument.
 using mask_forward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&);
 using mask_backward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&);
 using mask_forward_scalar_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&,

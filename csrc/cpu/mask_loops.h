@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/cpu/vec/functional.h>
+#include <ATen/NumericUtils.h>
 #include <ATen/cpu/vec/vec.h>
 
 #if defined(CPU_CAPABILITY_AVX2) || defined(CPU_CAPABILITY_AVX512)
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -61,6 +63,31 @@ uint32_t lane_bits(at::vec::Vectorized<scalar_t> set) {
   return 0;
 }
 
+// The inverse of lane_bits: lane k all-ones where bit k of `bits` is set,
+// as a comparison gives it (the bits above the vector's lanes ignored).
+template <typename scalar_t>
+at::vec::Vectorized<scalar_t> lane_mask(uint32_t bits) {
+#if defined(CPU_CAPABILITY_AVX512)
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    return _mm512_castsi512_ps(_mm512_movm_epi32(static_cast<__mmask16>(bits)));
+  } else if constexpr (std::is_same_v<scalar_t, double>) {
+    return _mm512_castsi512_pd(_mm512_movm_epi64(static_cast<__mmask8>(bits)));
+  }
+#elif defined(CPU_CAPABILITY_AVX2)
+  if constexpr (std::is_same_v<scalar_t, float>) {
+    const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i set = _mm256_and_si256(_mm256_set1_epi32(static_cast<int>(bits)), lane_bit);
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(set, lane_bit));
+  } else if constexpr (std::is_same_v<scalar_t, double>) {
+    const __m256i lane_bit = _mm256_setr_epi64x(1, 2, 4, 8);
+    const __m256i set = _mm256_and_si256(_mm256_set1_epi64x(bits), lane_bit);
+    return _mm256_castsi256_pd(_mm256_cmpeq_epi64(set, lane_bit));
+  }
+#endif
+  TORCH_INTERNAL_ASSERT(false, "lane_mask: no vector packing in this build");
+  return {};
+}
+
 // Words [begin, end) of each of the mask's `planes` planes (n_words words
 // apart) for a dense input in memory order: bit p of side(x) is an element's
 // bit in plane p, vec_side(v) gives a float vector's comparisons, plane by
@@ -102,31 +129,35 @@ void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t n_words,
   }
 }
 
-// The forward of an op that saves a mask of `planes` planes. Float and
-// double, where the build packs vectors: one pass in memory order over the
-// dense input, each vector giving its values (vec_value) and its bits
-// (vec_side) from the registers. Otherwise values(iter) runs the op's own
-// elementwise loop over the input as it is, through its stub (which runs the
-// instruction set torch's twin runs), then the bits are packed from the
-// dense input: float16 and bfloat16 values then are ATen's, whose NaN
-// encoding depends on where its loop runs vectorised.
+// The forward of an op that saves a mask of `planes` planes, where the build
+// packs vectors: one pass in memory order over the dense input, each vector
+// giving its values (vec_value) and its bits (vec_side) from the registers,
+// float16 and bfloat16 through float as torch's vector loops. Their values
+// are then torch's unless a value is NaN: torch encodes a float16 or
+// bfloat16 NaN by where its loop runs vectorised, so then values(iter) runs
+// the op's own elementwise loop through its stub (which runs the instruction
+// set torch's twin runs) once more. In the baseline build values(iter) gives
+// the values and the bits are packed from the dense input.
 template <typename scalar_t, int planes = 1, typename Values, typename VecValue, typename Side,
           typename VecSide>
 void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::Tensor& mask,
                        Values values, VecValue vec_value, Side side, VecSide vec_side) {
-  using Vec = at::vec::Vectorized<scalar_t>;
   const auto dense = mask::dense(x);
   const int64_t n = x.numel();
   const int64_t n_words = mask::words_for(n);
   const auto* in = dense.const_data_ptr<scalar_t>();
   auto* words = reinterpret_cast<uint32_t*>(mask.mutable_data_ptr<int32_t>());
-  if constexpr (!kPacksVectors<scalar_t>) {
+  const auto values_through_stub = [&] {
     auto iter = at::TensorIteratorConfig().add_output(result).add_const_input(x).build();
     values(iter);
+  };
+  if constexpr (!kPacksVectors<at::opmath_type<scalar_t>>) {
+    values_through_stub();
     at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
       pack_words<planes>(in, n, words, n_words, begin, end, side, vec_side);
     });
-  } else {
+  } else if constexpr (!at::is_reduced_floating_point_v<scalar_t>) {
+    using Vec = at::vec::Vectorized<scalar_t>;
     auto* out = result.mutable_data_ptr<scalar_t>();
     constexpr int lanes = Vec::size();
     at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
@@ -148,87 +179,147 @@ void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::
         pack_words<planes>(in, n, words, n_words, full, end, side, vec_side);
       }
     });
+  } else {
+    using Vec = at::vec::Vectorized<scalar_t>;
+    using FloatVec = at::vec::Vectorized<float>;
+    auto* out = result.mutable_data_ptr<scalar_t>();
+    constexpr int lanes = Vec::size();
+    constexpr int float_lanes = FloatVec::size();
+    std::atomic<bool> any_nan{false};
+    at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
+      const int64_t full = std::min(end, n / mask::kBitsPerWord);
+      FloatVec nan(0);
+      for (int64_t w = begin; w < full; ++w) {
+        const int64_t base = w * mask::kBitsPerWord;
+        uint32_t word[planes] = {};
+        for (int k = 0; k < 32 / lanes; ++k) {
+          const auto [low, high] = at::vec::convert_to_float<scalar_t>(Vec::loadu(in + base + k * lanes));
+          const auto low_value = vec_value(low);
+          const auto high_value = vec_value(high);
+          at::vec::convert_from_float<scalar_t>(low_value, high_value).store(out + base + k * lanes);
+          nan = nan | low_value.isnan() | high_value.isnan();
+          const auto low_sides = vec_side(low);
+          const auto high_sides = vec_side(high);
+          for (int p = 0; p < planes; ++p) {
+            word[p] |= (lane_bits<float>(low_sides[p]) | lane_bits<float>(high_sides[p]) << float_lanes)
+                       << (k * lanes);
+          }
+        }
+        for (int p = 0; p < planes; ++p) words[p * n_words + w] = word[p];
+      }
+      bool seen = lane_bits<float>(nan) != 0;
+      if (full < end) {
+        const int64_t base = full * mask::kBitsPerWord;
+        at::vec::map([&](FloatVec v) { return vec_value(v); }, out + base, in + base, n - base);
+        pack_words<planes>(in, n, words, n_words, full, end, side, vec_side);
+        for (int64_t i = base; i < n; ++i) seen |= at::_isnan(out[i]);
+      }
+      if (seen) any_nan.store(true, std::memory_order_relaxed);
+    });
+    if (any_nan.load()) values_through_stub();
   }
 }
 
 // grad_input[i] = op(grad[i], bits i) (bit p of the unsigned bits from
-// plane p), grad in the mask's order.
-template <typename scalar_t, int planes = 1, typename Op>
-void backward_from_mask(const at::Tensor& grad, const at::Tensor& mask, const at::Tensor& out,
-                        Op op) {
+// plane p), grad_input laid out in the mask's order, grad in any layout;
+// where the build packs vectors,
+// vec_op(g, sides) on whole vectors, sides a comparison-like vector per
+// plane, float16 and bfloat16 through float as torch's vector loops.
+// Returns whether a bfloat16 grad_input holds a NaN (a NaN gradient, or
+// infinity times zero): torch encodes one by where its loop runs vectorised,
+// which backward_as_aten then follows.
+template <typename scalar_t, int planes = 1, typename Op, typename VecOp>
+bool backward_from_mask(const at::Tensor& grad, const at::Tensor& mask, const at::Tensor& out,
+                        Op op, VecOp vec_op) {
+  using Vec = at::vec::Vectorized<scalar_t>;
+  using FloatVec = at::vec::Vectorized<float>;
+  constexpr bool kBFloat16 = std::is_same_v<scalar_t, at::BFloat16>;
+  const auto ordered = mask::in_mask_order(grad, out.strides());
   const int64_t n = grad.numel();
   const int64_t n_words = mask::words_for(n);
-  const auto* g = grad.const_data_ptr<scalar_t>();
+  const auto* g = ordered.const_data_ptr<scalar_t>();
   auto* o = out.mutable_data_ptr<scalar_t>();
   const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
+  std::atomic<bool> any_nan{false};
   at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
-    for (int64_t w = begin; w < end; ++w) {
+    int64_t w = begin;
+    bool seen = false;
+    if constexpr (kPacksVectors<at::opmath_type<scalar_t>>) {
+      constexpr int lanes = Vec::size();
+      const int64_t full = std::min(end, n / mask::kBitsPerWord);
+      FloatVec nan(0);
+      for (; w < full; ++w) {
+        const int64_t base = w * mask::kBitsPerWord;
+        for (int k = 0; k < 32 / lanes; ++k) {
+          if constexpr (!at::is_reduced_floating_point_v<scalar_t>) {
+            std::array<Vec, planes> sides;
+            for (int p = 0; p < planes; ++p) sides[p] = lane_mask<scalar_t>(words[p * n_words + w] >> (k * lanes));
+            vec_op(Vec::loadu(g + base + k * lanes), sides).store(o + base + k * lanes);
+          } else {
+            constexpr int float_lanes = FloatVec::size();
+            std::array<FloatVec, planes> low_sides, high_sides;
+            for (int p = 0; p < planes; ++p) {
+              const uint32_t bits = words[p * n_words + w] >> (k * lanes);
+              low_sides[p] = lane_mask<float>(bits);
+              high_sides[p] = lane_mask<float>(bits >> float_lanes);
+            }
+            const auto [low, high] = at::vec::convert_to_float<scalar_t>(Vec::loadu(g + base + k * lanes));
+            const auto low_value = vec_op(low, low_sides);
+            const auto high_value = vec_op(high, high_sides);
+            if constexpr (kBFloat16) nan = nan | low_value.isnan() | high_value.isnan();
+            at::vec::convert_from_float<scalar_t>(low_value, high_value).store(o + base + k * lanes);
+          }
+        }
+      }
+      seen = lane_bits<float>(nan) != 0;
+    }
+    for (; w < end; ++w) {  // every word in the baseline build, else the last, part filled
       const int64_t base = w * mask::kBitsPerWord;
       uint32_t word[planes];
       for (int p = 0; p < planes; ++p) word[p] = words[p * n_words + w];
-      const auto bits = [&](int64_t j) {
-        uint32_t b = 0;
-        for (int p = 0; p < planes; ++p) b |= ((word[p] >> j) & 1u) << p;
-        return b;
-      };
-      if (n - base >= mask::kBitsPerWord) {
-        for (int j = 0; j < 32; ++j) o[base + j] = op(g[base + j], bits(j));
-      } else {
-        for (int64_t j = 0; j < n - base; ++j) o[base + j] = op(g[base + j], bits(j));
+      for (int64_t j = 0; j < std::min(mask::kBitsPerWord, n - base); ++j) {
+        uint32_t bits = 0;
+        for (int p = 0; p < planes; ++p) bits |= ((word[p] >> j) & 1u) << p;
+        o[base + j] = op(g[base + j], bits);
+        if constexpr (kBFloat16) seen |= at::_isnan(o[base + j]);
       }
     }
+    if (seen) any_nan.store(true, std::memory_order_relaxed);
   });
+  return any_nan.load();
 }
 
-// A bfloat16 gradient holding a NaN: torch's vectorised and scalar loops
-// encode that NaN differently (its vector body rounds through float), so
-// which bits an element gets depends on where torch's loop runs vectorised.
-// There the backward runs the op's own backward through its stub, run(iter)
-// (which runs the instruction set torch's twin runs), over (grad_input,
-// grad, a stand-in for the input laid out as grad_input whose sides are the
-// mask's: stand_in(bits)), which splits as torch's loop over (grad_input,
-// grad, input) does; returns whether it did. Other gradients
-// and dtypes get the same bits from backward_from_mask.
+// The backward of a bfloat16 grad_input holding a NaN (see backward_from_mask):
+// runs the op's own backward through its stub, run(iter) (which runs the
+// instruction set torch's twin runs), over (grad_input, grad as it is, a
+// stand-in for a dense input, laid out in the mask's order, whose sides are
+// the mask's: stand_in(bits)), which splits as torch's loop over
+// (grad_input, grad, input) does. grad_input is out, laid out as the input,
+// where torch's iterator takes the input first, else (`grad_leads`) one laid
+// out as TensorIterator lays it out, then copied into out.
 template <typename scalar_t, int planes = 1, typename StandIn, typename Run>
-bool backward_as_aten_for_nan(const at::Tensor& grad, const at::Tensor& mask,
-                              const at::Tensor& out, StandIn stand_in, Run run) {
-  if constexpr (!std::is_same_v<scalar_t, at::BFloat16>) {
-    return false;
-  } else {
-    const int64_t n = grad.numel();
-    // a magnitude's bits above infinity's (0x7F80) carry into the sign bit
-    // when 0x7F is added
-    using V = at::vec::Vectorized<int16_t>;
-    const auto* g = reinterpret_cast<const int16_t*>(grad.const_data_ptr<scalar_t>());
-    const V magnitude(0x7FFF), carry(0x007F);
-    V carried(0);
-    int64_t i = 0;
-    for (; i + V::size() <= n; i += V::size()) carried = carried | ((V::loadu(g + i) & magnitude) + carry);
-    int16_t lanes[V::size()];
-    carried.store(lanes);
-    bool nan = false;
-    for (const int16_t lane : lanes) nan |= lane < 0;
-    for (; i < n; ++i) nan |= (g[i] & 0x7FFF) > 0x7F80;
-    if (!nan) return false;
-    const int64_t n_words = mask::words_for(n);
-    const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
-    auto input = at::empty_like(out);
-    auto* in = input.mutable_data_ptr<scalar_t>();
-    for (int64_t i = 0; i < n; ++i) {
-      uint32_t bits = 0;
-      for (int p = 0; p < planes; ++p) {
-        bits |= ((words[p * n_words + i / mask::kBitsPerWord] >> (i % mask::kBitsPerWord)) & 1u) << p;
-      }
-      in[i] = stand_in(bits);
+void backward_as_aten(const at::Tensor& grad, const at::Tensor& mask, const at::Tensor& out,
+                      bool grad_leads, StandIn stand_in, Run run) {
+  const int64_t n = grad.numel();
+  const int64_t n_words = mask::words_for(n);
+  const auto* words = reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>());
+  auto input = at::empty_like(out);
+  auto* in = input.mutable_data_ptr<scalar_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits = 0;
+    for (int p = 0; p < planes; ++p) {
+      bits |= ((words[p * n_words + i / mask::kBitsPerWord] >> (i % mask::kBitsPerWord)) & 1u) << p;
     }
-    auto iter = at::TensorIteratorConfig()
-                    .add_output(out)
-                    .add_const_input(grad)
-                    .add_const_input(input)
-                    .build();
-    run(iter);
-    return true;
+    in[i] = stand_in(bits);
   }
+  const at::Tensor grad_input = grad_leads ? at::Tensor() : out;
+  auto iter = at::TensorIteratorConfig()
+                  .add_output(grad_input)
+                  .add_const_input(grad)
+                  .add_const_input(input)
+                  .build();
+  run(iter);
+  if (grad_leads) out.copy_(iter.output());
 }
 
 }  // namespace CPU_CAPABILITY

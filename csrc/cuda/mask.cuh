@@ -69,9 +69,10 @@ void backward_from_mask(const at::Tensor& grad, const at::Tensor& mask, const at
                         Op op) {
   const int64_t n = grad.numel();
   if (n == 0) return;
+  const auto ordered = mask::in_mask_order(grad, out.strides());
   backward_from_mask_kernel<planes>
       <<<grid_for(n), kThreads, 0, at::cuda::getCurrentCUDAStream()>>>(
-          grad.const_data_ptr<scalar_t>(),
+          ordered.const_data_ptr<scalar_t>(),
           reinterpret_cast<const uint32_t*>(mask.const_data_ptr<int32_t>()),
           out.mutable_data_ptr<scalar_t>(), n, mask::words_for(n), op);
   C10_CUDA_KERNEL_LAUNCH_CHECK();

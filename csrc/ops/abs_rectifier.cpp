@@ -42,10 +42,11 @@ at::Tensor abs_rectifier_mask_backward_kernel(const at::Tensor& grad, const at::
                                               at::IntArrayRef mask_sizes,
                                               at::IntArrayRef mask_strides) {
   auto out = mask::grad_output_for("abs_rectifier_mask_backward", grad, bits, mask_sizes,
-                                   mask_strides, 2);
+                                   mask_strides, 2, /*as_grad_output=*/true);
   if (!grad.is_meta() && grad.numel() > 0) {
-    abs_rectifier_mask_backward_stub(grad.device().type(),
-                                     mask::in_mask_order(grad, mask_strides), bits, out);
+    mask::run_in_mask_order(out, mask_strides, [&](const at::Tensor& ordered) {
+      abs_rectifier_mask_backward_stub(grad.device().type(), grad, bits, ordered);
+    });
   }
   return out;
 }

@@ -63,11 +63,13 @@ at::Tensor leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Ten
                                            at::IntArrayRef mask_sizes,
                                            at::IntArrayRef mask_strides, double slope) {
   auto out =
-      mask::grad_output_for("leaky_relu_mask_backward", grad, bits, mask_sizes, mask_strides);
+      mask::grad_output_for("leaky_relu_mask_backward", grad, bits, mask_sizes, mask_strides, 1,
+                            /*as_grad_output=*/false);
   checks::fits_compute_type("leaky_relu_mask_backward", grad, "negative_slope", slope);
   if (!grad.is_meta() && grad.numel() > 0) {
-    leaky_relu_mask_backward_stub(grad.device().type(), mask::in_mask_order(grad, mask_strides),
-                                  bits, out, slope);
+    mask::run_in_mask_order(out, mask_strides, [&](const at::Tensor& ordered) {
+      leaky_relu_mask_backward_stub(grad.device().type(), grad, bits, ordered, slope);
+    });
   }
   return out;
 }

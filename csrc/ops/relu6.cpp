@@ -48,10 +48,12 @@ std::tuple<at::Tensor, at::Tensor> relu6_with_mask_kernel(const at::Tensor& x) {
 at::Tensor relu6_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& bits,
                                       at::IntArrayRef mask_sizes, at::IntArrayRef mask_strides) {
   auto out =
-      mask::grad_output_for("relu6_mask_backward", grad, bits, mask_sizes, mask_strides, 2);
+      mask::grad_output_for("relu6_mask_backward", grad, bits, mask_sizes, mask_strides, 2,
+                            /*as_grad_output=*/true);
   if (!grad.is_meta() && grad.numel() > 0) {
-    relu6_mask_backward_stub(grad.device().type(), mask::in_mask_order(grad, mask_strides), bits,
-                             out);
+    mask::run_in_mask_order(out, mask_strides, [&](const at::Tensor& ordered) {
+      relu6_mask_backward_stub(grad.device().type(), grad, bits, ordered);
+    });
   }
   return out;
 }

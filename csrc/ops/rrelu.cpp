@@ -147,12 +147,15 @@ at::Tensor rrelu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& 
                                       const at::Tensor& state, at::IntArrayRef mask_sizes,
                                       at::IntArrayRef mask_strides, double lower, double upper) {
   auto out =
-      mask::grad_output_for("rrelu_mask_backward", grad, bits, mask_sizes, mask_strides);
+      mask::grad_output_for("rrelu_mask_backward", grad, bits, mask_sizes, mask_strides, 1,
+                            /*as_grad_output=*/true);
   check_state("rrelu_mask_backward", state, grad);
   check_bounds("rrelu_mask_backward", grad, lower, upper);
   if (!grad.is_meta() && grad.numel() > 0) {
-    rrelu_mask_backward_stub(grad.device().type(), out, mask::in_mask_order(grad, mask_strides),
-                             bits, state, lower, upper);
+    mask::run_in_mask_order(out, mask_strides, [&](const at::Tensor& ordered) {
+      rrelu_mask_backward_stub(grad.device().type(), ordered, mask::in_mask_order(grad, mask_strides),
+                               bits, state, lower, upper);
+    });
   }
   return out;
 }

@@ -129,20 +129,27 @@ def test_gradients_equal_native_bitwise(op, dtype, nan, device):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("op", ["leaky_relu 0.2", "relu6", "abs_rectifier"])
+@pytest.mark.parametrize("op", ["leaky_relu 0.2", "leaky_relu 0", "relu6", "abs_rectifier"])
 def test_nan_gradients_equal_native_bitwise(op, dtype):
     # torch's vectorised loop encodes a bfloat16 NaN otherwise than its scalar
-    # tail: NaNs of both encodings, in the body and in the tail, on both sides
+    # tail: NaNs of both encodings, in the body and in the tail, on both sides,
+    # and infinities, which a zero slope or sign turns into NaN
     ours, reference, _ = OPS[op]
     as_int = INT_OF[torch.empty((), dtype=dtype).element_size()]
-    for shape, layout in [((1000,), torch.contiguous_format), ((37,), torch.contiguous_format),
-                          ((2, 3, 5, 7), torch.channels_last)]:
+    cl, contiguous = torch.channels_last, torch.contiguous_format
+    for shape, layout, grad_layout in [((1000,), contiguous, contiguous),
+                                       ((37,), contiguous, contiguous),
+                                       ((2, 3, 5, 7), cl, cl),
+                                       ((2, 40, 5, 7), cl, contiguous),
+                                       ((2, 40, 5, 7), contiguous, cl)]:
         x = (torch.randn(shape, dtype=torch.float64) * 4).to(dtype)
         g = torch.randn(shape, dtype=torch.float64).to(dtype)
         flat = g.view(-1).view(as_int)
         flat[::7] = -1  # all bits set: a NaN with its sign
         g.view(-1)[3::11] = float("nan")
-        x, g = x.contiguous(memory_format=layout), g.contiguous(memory_format=layout)
+        g.view(-1)[5::13] = float("inf")
+        g.view(-1)[6::17] = -float("inf")
+        x, g = x.contiguous(memory_format=layout), g.contiguous(memory_format=grad_layout)
         _, gx, _ = run(ours, x, g)
         _, egx, _ = run(reference, x, g)
         assert_bitwise(gx, egx, f"{shape}")
@@ -231,21 +238,30 @@ def test_mask_order_is_the_results_memory_order(op):
         assert torch.equal(unpack(mask, plane, len(sides), x.numel()), side(x.reshape(-1))), plane
 
 
-def test_gradient_of_another_layout_reads_the_right_bits():
-    x = torch.randn(2, 3, 4, 5).contiguous(memory_format=torch.channels_last) * 4
-    g = torch.randn(2, 3, 4, 5)  # contiguous, unlike the result
+@pytest.mark.parametrize("grad_layout", [torch.contiguous_format, torch.channels_last], ids=str)
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last], ids=str)
+def test_gradient_of_another_layout_reads_the_right_bits(layout, grad_layout):
+    # and is laid out as torch's twin lays out its gradient: a later loop
+    # splits by layout, and with it a bfloat16 NaN's encoding
+    def check(got, expected):
+        assert_bitwise(got, expected)
+        assert got.stride() == expected.stride()
+
+    x = (torch.randn(2, 3, 4, 5) * 4).contiguous(memory_format=layout)
+    g = torch.randn(2, 3, 4, 5).contiguous(memory_format=grad_layout)
     y, mask = R.leaky_relu_with_mask(x, 0.1)
     got = R.leaky_relu_mask_backward(g, mask, y.shape, y.stride(), 0.1)
-    assert_bitwise(got, torch.ops.aten.leaky_relu_backward(g, x, 0.1, False))
+    check(got, torch.ops.aten.leaky_relu_backward(g, x, 0.1, False))
     y, mask = R.relu6_with_mask(x)
     got = R.relu6_mask_backward(g, mask, y.shape, y.stride())
-    assert_bitwise(got, torch.ops.aten.hardtanh_backward(g, x, 0, 6))
+    check(got, torch.ops.aten.hardtanh_backward(g, x, 0, 6))
     y, mask = R.abs_rectifier_with_mask(x)
     got = R.abs_rectifier_mask_backward(g, mask, y.shape, y.stride())
-    assert_bitwise(got, g * x.sgn())
+    check(got, g * x.sgn())
     y, state, mask = R.rrelu_with_mask(x, 0.1, 0.3)
     got = R.rrelu_mask_backward(g, mask, state, y.shape, y.stride(), 0.1, 0.3)
     assert_bitwise(got, R.rrelu_backward(g, x, state, 0.1, 0.3, False))
+    assert got.stride() == (g * x).stride()  # torch's rrelu_with_noise_backward: grad * noise
 
 
 def test_modifying_the_input_afterwards_is_allowed():

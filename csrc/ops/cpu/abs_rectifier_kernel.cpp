@@ -42,7 +42,7 @@ void abs_rectifier_with_mask_kernel(const at::Tensor& x, const at::Tensor& resul
     using opmath_t = at::opmath_type<scalar_t>;
     forward_with_mask<scalar_t, 2>(
         x, result, mask, [](at::TensorIteratorBase& iter) { abs_rectifier_stub(at::kCPU, iter); },
-        [](Vectorized<scalar_t> v) { return v.abs(); },
+        [](auto v) { return v.abs(); },
         [](scalar_t v) -> uint32_t {
           const opmath_t f = v;
           return static_cast<uint32_t>(f > opmath_t(0)) | static_cast<uint32_t>(f < opmath_t(0)) << 1;
@@ -60,16 +60,22 @@ void abs_rectifier_mask_backward_kernel(const at::Tensor& grad, const at::Tensor
                                         const at::Tensor& out) {
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::abs_rectifier_mask_backward", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
-    if (backward_as_aten_for_nan<scalar_t, 2>(
-            grad, mask, out,
-            [](uint32_t bits) { return scalar_t(float(bits & 1u) - float(bits >> 1)); },
-            [](at::TensorIteratorBase& iter) { abs_rectifier_backward_stub(at::kCPU, iter); })) {
-      return;
+    const bool nan = backward_from_mask<scalar_t, 2>(
+        grad, mask, out,
+        [](scalar_t g, uint32_t bits) -> scalar_t {
+          const opmath_t sign = opmath_t(bits & 1u) - opmath_t(bits >> 1);
+          return static_cast<opmath_t>(g) * sign;
+        },
+        [](auto g, auto sides) {
+          using W = decltype(g);
+          const W one(1);
+          return g * ((sides[0] & one) - (sides[1] & one));
+        });
+    if (nan) {
+      backward_as_aten<scalar_t, 2>(
+          grad, mask, out, /*grad_leads=*/true, [](uint32_t bits) { return scalar_t(float(bits & 1u) - float(bits >> 1)); },
+          [](at::TensorIteratorBase& iter) { abs_rectifier_backward_stub(at::kCPU, iter); });
     }
-    backward_from_mask<scalar_t, 2>(grad, mask, out, [](scalar_t g, uint32_t bits) -> scalar_t {
-      const opmath_t sign = opmath_t(bits & 1u) - opmath_t(bits >> 1);
-      return static_cast<opmath_t>(g) * sign;
-    });
   });
 }
 

@@ -47,8 +47,9 @@ void leaky_relu_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
     using opmath_t = at::opmath_type<scalar_t>;
     forward_with_mask<scalar_t>(
         x, result, mask, [slope](at::TensorIteratorBase& iter) { leaky_relu_stub(at::kCPU, iter, slope); },
-        [slope](Vectorized<scalar_t> v) {
-          return vec_leaky(v, Vectorized<scalar_t>(static_cast<scalar_t>(slope)));
+        [slope](auto v) {
+          using W = decltype(v);
+          return vec_leaky(v, W(static_cast<typename W::value_type>(slope)));
         },
         [](scalar_t v) -> uint32_t { return static_cast<opmath_t>(v) > opmath_t(0); },
         [](auto v) { return std::array{v > decltype(v)(0)}; });
@@ -60,16 +61,22 @@ void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& m
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::leaky_relu_mask_backward", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
     const auto a = static_cast<opmath_t>(slope);
-    if (backward_as_aten_for_nan<scalar_t>(
-            grad, mask, out, [](uint32_t positive) { return scalar_t(positive ? 1.0f : -1.0f); },
-            [slope](at::TensorIteratorBase& iter) { leaky_relu_backward_stub(at::kCPU, iter, slope); })) {
-      return;
+    const bool nan = backward_from_mask<scalar_t>(
+        grad, mask, out,
+        [a](scalar_t g, uint32_t positive) -> scalar_t {
+          const opmath_t v = g;
+          const opmath_t scaled = v * a;
+          return positive ? v : scaled;
+        },
+        [a](auto g, auto sides) {
+          using W = decltype(g);
+          return W::blendv(g * W(a), g, sides[0]);
+        });
+    if (nan) {
+      backward_as_aten<scalar_t>(
+          grad, mask, out, /*grad_leads=*/false, [](uint32_t positive) { return scalar_t(positive ? 1.0f : -1.0f); },
+          [slope](at::TensorIteratorBase& iter) { leaky_relu_backward_stub(at::kCPU, iter, slope); });
     }
-    backward_from_mask<scalar_t>(grad, mask, out, [a](scalar_t g, uint32_t positive) -> scalar_t {
-      const opmath_t v = g;
-      const opmath_t scaled = v * a;
-      return positive ? v : scaled;
-    });
   });
 }
 

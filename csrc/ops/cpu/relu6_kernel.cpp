@@ -42,10 +42,12 @@ void relu6_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
                             const at::Tensor& mask) {
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::relu6_with_mask", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
-    using V = Vectorized<scalar_t>;
     forward_with_mask<scalar_t, 2>(
         x, result, mask, [](at::TensorIteratorBase& iter) { relu6_stub(at::kCPU, iter); },
-        [](V v) { return at::vec::clamp(v, V(scalar_t(0)), V(scalar_t(6))); },
+        [](auto v) {
+          using W = decltype(v);
+          return at::vec::clamp(v, W(0), W(6));
+        },
         [](scalar_t v) -> uint32_t {
           const opmath_t f = v;
           return static_cast<uint32_t>((f > opmath_t(0)) & (f < opmath_t(6))) |
@@ -61,16 +63,16 @@ void relu6_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
 void relu6_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& mask,
                                 const at::Tensor& out) {
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::relu6_mask_backward", [&] {
-    if (backward_as_aten_for_nan<scalar_t, 2>(
-            grad, mask, out,
-            // a NaN's gradient passes, as for the other dtypes (inside (0, 6))
-            [](uint32_t bits) { return scalar_t(bits != 0 ? 1.0f : -1.0f); },
-            [](at::TensorIteratorBase& iter) { relu6_backward_stub(at::kCPU, iter); })) {
-      return;
+    const bool nan = backward_from_mask<scalar_t, 2>(
+        grad, mask, out, [](scalar_t g, uint32_t bits) -> scalar_t { return bits != 0 ? g : scalar_t(0); },
+        [](auto g, auto sides) { return (sides[0] | sides[1]) & g; });
+    if (nan) {
+      backward_as_aten<scalar_t, 2>(
+          grad, mask, out, /*grad_leads=*/true,
+          // a NaN's gradient passes, as for the other dtypes (inside (0, 6))
+          [](uint32_t bits) { return scalar_t(bits != 0 ? 1.0f : -1.0f); },
+          [](at::TensorIteratorBase& iter) { relu6_backward_stub(at::kCPU, iter); });
     }
-    backward_from_mask<scalar_t, 2>(grad, mask, out, [](scalar_t g, uint32_t bits) -> scalar_t {
-      return bits != 0 ? g : scalar_t(0);
-    });
   });
 }
 
