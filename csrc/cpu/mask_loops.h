@@ -89,34 +89,11 @@ at::vec::Vectorized<scalar_t> lane_mask(uint32_t bits) {
 }
 
 // Words [begin, end) of each of the mask's `planes` planes (n_words words
-// apart) for a dense input in memory order: bit p of side(x) is an element's
-// bit in plane p, vec_side(v) gives a float vector's comparisons, plane by
-// plane (float16 and bfloat16 compare in float, vectorised where the build
-// packs vectors).
-template <int planes, typename scalar_t, typename Side, typename VecSide>
+// apart) for a dense input in memory order, element by element: bit p of
+// side(x) is an element's bit in plane p.
+template <int planes, typename scalar_t, typename Side>
 void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t n_words, int64_t begin,
-                int64_t end, Side side, VecSide vec_side) {
-  if constexpr (at::is_reduced_floating_point_v<scalar_t> && kPacksVectors<float>) {
-    using Vec = at::vec::Vectorized<scalar_t>;
-    constexpr int lanes = Vec::size();
-    constexpr int float_lanes = at::vec::Vectorized<float>::size();
-    const int64_t full = std::min(end, n / mask::kBitsPerWord);
-    for (int64_t w = begin; w < full; ++w) {
-      const int64_t base = w * mask::kBitsPerWord;
-      uint32_t word[planes] = {};
-      for (int k = 0; k < 32 / lanes; ++k) {
-        const auto [low, high] = at::vec::convert_to_float<scalar_t>(Vec::loadu(in + base + k * lanes));
-        const auto low_sides = vec_side(low);
-        const auto high_sides = vec_side(high);
-        for (int p = 0; p < planes; ++p) {
-          word[p] |= (lane_bits<float>(low_sides[p]) | lane_bits<float>(high_sides[p]) << float_lanes)
-                     << (k * lanes);
-        }
-      }
-      for (int p = 0; p < planes; ++p) words[p * n_words + w] = word[p];
-    }
-    begin = std::max(begin, full);
-  }
+                int64_t end, Side side) {
   for (int64_t w = begin; w < end; ++w) {
     const int64_t base = w * mask::kBitsPerWord;
     const int64_t bits = std::min(mask::kBitsPerWord, n - base);
@@ -154,7 +131,7 @@ void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::
   if constexpr (!kPacksVectors<at::opmath_type<scalar_t>>) {
     values_through_stub();
     at::parallel_for(0, n_words, kMaskWordsPerTask, [&](int64_t begin, int64_t end) {
-      pack_words<planes>(in, n, words, n_words, begin, end, side, vec_side);
+      pack_words<planes>(in, n, words, n_words, begin, end, side);
     });
   } else if constexpr (!at::is_reduced_floating_point_v<scalar_t>) {
     using Vec = at::vec::Vectorized<scalar_t>;
@@ -176,7 +153,7 @@ void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::
       if (full < end) {  // the last word, part filled
         const int64_t base = full * mask::kBitsPerWord;
         at::vec::map(vec_value, out + base, in + base, n - base);
-        pack_words<planes>(in, n, words, n_words, full, end, side, vec_side);
+        pack_words<planes>(in, n, words, n_words, full, end, side);
       }
     });
   } else {
@@ -211,7 +188,7 @@ void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::
       if (full < end) {
         const int64_t base = full * mask::kBitsPerWord;
         at::vec::map([&](FloatVec v) { return vec_value(v); }, out + base, in + base, n - base);
-        pack_words<planes>(in, n, words, n_words, full, end, side, vec_side);
+        pack_words<planes>(in, n, words, n_words, full, end, side);
         for (int64_t i = base; i < n; ++i) seen |= at::_isnan(out[i]);
       }
       if (seen) any_nan.store(true, std::memory_order_relaxed);
@@ -222,9 +199,9 @@ void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::
 
 // grad_input[i] = op(grad[i], bits i) (bit p of the unsigned bits from
 // plane p), grad_input laid out in the mask's order, grad in any layout;
-// where the build packs vectors,
-// vec_op(g, sides) on whole vectors, sides a comparison-like vector per
-// plane, float16 and bfloat16 through float as torch's vector loops.
+// where the build packs vectors, vec_op(g, sides) on whole vectors, sides a
+// comparison-like vector per plane, float16 and bfloat16 through float as
+// torch's vector loops.
 // Returns whether a bfloat16 grad_input holds a NaN (a NaN gradient, or
 // infinity times zero): torch encodes one by where its loop runs vectorised,
 // which backward_as_aten then follows.

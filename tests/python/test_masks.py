@@ -240,15 +240,15 @@ def test_mask_order_is_the_results_memory_order(op):
 
 @pytest.mark.parametrize("grad_layout", [torch.contiguous_format, torch.channels_last], ids=str)
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last], ids=str)
-def test_gradient_of_another_layout_reads_the_right_bits(layout, grad_layout):
+def test_gradient_of_another_layout_reads_the_right_bits(layout, grad_layout, device):
     # and is laid out as torch's twin lays out its gradient: a later loop
     # splits by layout, and with it a bfloat16 NaN's encoding
     def check(got, expected):
         assert_bitwise(got, expected)
         assert got.stride() == expected.stride()
 
-    x = (torch.randn(2, 3, 4, 5) * 4).contiguous(memory_format=layout)
-    g = torch.randn(2, 3, 4, 5).contiguous(memory_format=grad_layout)
+    x = (torch.randn(2, 3, 4, 5) * 4).to(device).contiguous(memory_format=layout)
+    g = torch.randn(2, 3, 4, 5).to(device).contiguous(memory_format=grad_layout)
     y, mask = R.leaky_relu_with_mask(x, 0.1)
     got = R.leaky_relu_mask_backward(g, mask, y.shape, y.stride(), 0.1)
     check(got, torch.ops.aten.leaky_relu_backward(g, x, 0.1, False))
