@@ -109,14 +109,16 @@ void pack_words(const scalar_t* in, int64_t n, uint32_t* words, int64_t n_words,
 // The forward of an op that saves a mask of `planes` planes, where the build
 // packs vectors: one pass in memory order over the dense input, each vector
 // giving its values (vec_value) and its bits (vec_side) from the registers,
-// float16 and bfloat16 through float as torch's vector loops. Their values
+// float16 and bfloat16 through float as torch's vector loops, or, where the
+// op's value is a sign-bit operation (value_in_storage), on their own
+// vectors, NaN exactly where the input is. Their values
 // are then torch's unless a value is NaN: torch encodes a float16 or
 // bfloat16 NaN by where its loop runs vectorised, so then values(iter) runs
 // the op's own elementwise loop through its stub (which runs the instruction
 // set torch's twin runs) once more. In the baseline build values(iter) gives
 // the values and the bits are packed from the dense input.
-template <typename scalar_t, int planes = 1, typename Values, typename VecValue, typename Side,
-          typename VecSide>
+template <typename scalar_t, int planes = 1, bool value_in_storage = false, typename Values,
+          typename VecValue, typename Side, typename VecSide>
 void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::Tensor& mask,
                        Values values, VecValue vec_value, Side side, VecSide vec_side) {
   const auto dense = mask::dense(x);
@@ -170,11 +172,17 @@ void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::
         const int64_t base = w * mask::kBitsPerWord;
         uint32_t word[planes] = {};
         for (int k = 0; k < 32 / lanes; ++k) {
-          const auto [low, high] = at::vec::convert_to_float<scalar_t>(Vec::loadu(in + base + k * lanes));
-          const auto low_value = vec_value(low);
-          const auto high_value = vec_value(high);
-          at::vec::convert_from_float<scalar_t>(low_value, high_value).store(out + base + k * lanes);
-          nan = nan | low_value.isnan() | high_value.isnan();
+          const auto v = Vec::loadu(in + base + k * lanes);
+          const auto [low, high] = at::vec::convert_to_float<scalar_t>(v);
+          if constexpr (value_in_storage) {
+            vec_value(v).store(out + base + k * lanes);
+            nan = nan | low.isnan() | high.isnan();
+          } else {
+            const auto low_value = vec_value(low);
+            const auto high_value = vec_value(high);
+            at::vec::convert_from_float<scalar_t>(low_value, high_value).store(out + base + k * lanes);
+            nan = nan | low_value.isnan() | high_value.isnan();
+          }
           const auto low_sides = vec_side(low);
           const auto high_sides = vec_side(high);
           for (int p = 0; p < planes; ++p) {
@@ -187,7 +195,14 @@ void forward_with_mask(const at::Tensor& x, const at::Tensor& result, const at::
       bool seen = lane_bits<float>(nan) != 0;
       if (full < end) {
         const int64_t base = full * mask::kBitsPerWord;
-        at::vec::map([&](FloatVec v) { return vec_value(v); }, out + base, in + base, n - base);
+        if constexpr (value_in_storage) {
+          for (int64_t i = base; i < n; i += lanes) {
+            const int64_t count = std::min<int64_t>(lanes, n - i);
+            vec_value(Vec::loadu(in + i, count)).store(out + i, count);
+          }
+        } else {
+          at::vec::map([&](FloatVec v) { return vec_value(v); }, out + base, in + base, n - base);
+        }
         pack_words<planes>(in, n, words, n_words, full, end, side);
         for (int64_t i = base; i < n; ++i) seen |= at::_isnan(out[i]);
       }

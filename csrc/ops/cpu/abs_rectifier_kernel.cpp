@@ -40,7 +40,7 @@ void abs_rectifier_with_mask_kernel(const at::Tensor& x, const at::Tensor& resul
                                     const at::Tensor& mask) {
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::abs_rectifier_with_mask", [&] {
     using opmath_t = at::opmath_type<scalar_t>;
-    forward_with_mask<scalar_t, 2>(
+    forward_with_mask<scalar_t, 2, /*value_in_storage=*/true>(
         x, result, mask, [](at::TensorIteratorBase& iter) { abs_rectifier_stub(at::kCPU, iter); },
         [](auto v) { return v.abs(); },
         [](scalar_t v) -> uint32_t {
