@@ -4,10 +4,10 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/NumericUtils.h>
 #include <ATen/Parallel.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/cpu/vec/functional.h>
-#include <ATen/NumericUtils.h>
 #include <ATen/cpu/vec/vec.h>
 
 #if defined(CPU_CAPABILITY_AVX2) || defined(CPU_CAPABILITY_AVX512)
@@ -245,7 +245,9 @@ bool backward_from_mask(const at::Tensor& grad, const at::Tensor& mask, const at
         for (int k = 0; k < 32 / lanes; ++k) {
           if constexpr (!at::is_reduced_floating_point_v<scalar_t>) {
             std::array<Vec, planes> sides;
-            for (int p = 0; p < planes; ++p) sides[p] = lane_mask<scalar_t>(words[p * n_words + w] >> (k * lanes));
+            for (int p = 0; p < planes; ++p) {
+              sides[p] = lane_mask<scalar_t>(words[p * n_words + w] >> (k * lanes));
+            }
             vec_op(Vec::loadu(g + base + k * lanes), sides).store(o + base + k * lanes);
           } else {
             constexpr int float_lanes = FloatVec::size();

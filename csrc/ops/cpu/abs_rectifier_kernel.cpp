@@ -73,7 +73,8 @@ void abs_rectifier_mask_backward_kernel(const at::Tensor& grad, const at::Tensor
         });
     if (nan) {
       backward_as_aten<scalar_t, 2>(
-          grad, mask, out, /*grad_leads=*/true, [](uint32_t bits) { return scalar_t(float(bits & 1u) - float(bits >> 1)); },
+          grad, mask, out, /*grad_leads=*/true,
+          [](uint32_t bits) { return scalar_t(float(bits & 1u) - float(bits >> 1)); },
           [](at::TensorIteratorBase& iter) { abs_rectifier_backward_stub(at::kCPU, iter); });
     }
   });

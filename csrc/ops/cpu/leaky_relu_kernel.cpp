@@ -74,7 +74,8 @@ void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& m
         });
     if (nan) {
       backward_as_aten<scalar_t>(
-          grad, mask, out, /*grad_leads=*/false, [](uint32_t positive) { return scalar_t(positive ? 1.0f : -1.0f); },
+          grad, mask, out, /*grad_leads=*/false,
+          [](uint32_t positive) { return scalar_t(positive ? 1.0f : -1.0f); },
           [slope](at::TensorIteratorBase& iter) { leaky_relu_backward_stub(at::kCPU, iter, slope); });
     }
   });

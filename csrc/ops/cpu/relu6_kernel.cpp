@@ -64,7 +64,8 @@ void relu6_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& mask,
                                 const at::Tensor& out) {
   RECTIFIERS_DISPATCH_FLOATING(grad.scalar_type(), "rectifiers::relu6_mask_backward", [&] {
     const bool nan = backward_from_mask<scalar_t, 2>(
-        grad, mask, out, [](scalar_t g, uint32_t bits) -> scalar_t { return bits != 0 ? g : scalar_t(0); },
+        grad, mask, out,
+        [](scalar_t g, uint32_t bits) -> scalar_t { return bits != 0 ? g : scalar_t(0); },
         [](auto g, auto sides) { return (sides[0] | sides[1]) & g; });
     if (nan) {
       backward_as_aten<scalar_t, 2>(
