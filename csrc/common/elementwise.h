@@ -31,6 +31,14 @@ inline void check_in_place(const char* op, const at::Tensor& x) {
   checks::writable_in_place(op, x);
 }
 
+// Whether an out-of-place CPU forward runs its dense stub (see
+// cpu/loops.h, dense_forward_through_float): a float16/bfloat16 input, dense,
+// with out laid out as it.
+inline bool runs_dense(const at::Tensor& out, const at::Tensor& x) {
+  return x.is_cpu() && at::isReducedFloatingType(x.scalar_type()) && x.numel() > 0 &&
+         x.is_non_overlapping_and_dense() && out.strides() == x.strides();
+}
+
 // Runs `stub`'s loop for out's device; a Meta output has no loop to run.
 template <typename Stub, typename... Scalars>
 void run_unary(Stub& stub, const at::Tensor& out, const at::Tensor& x, Scalars... scalars) {

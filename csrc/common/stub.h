@@ -22,6 +22,10 @@ using elementwise_scalar_fn = void (*)(at::TensorIteratorBase&, double);
 // in any layout, mask, grad_input laid out in the mask's order) backward; and
 // the same with the op's scalar argument.
 using mask_forward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&);
+// A CPU forward over a dense float16/bfloat16 input, out laid out as the
+// input: (input, out); and the same with the op's scalar argument.
+using dense_forward_fn = void (*)(const at::Tensor&, const at::Tensor&);
+using dense_forward_scalar_fn = void (*)(const at::Tensor&, const at::Tensor&, double);
 using mask_backward_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&);
 using mask_forward_scalar_fn = void (*)(const at::Tensor&, const at::Tensor&, const at::Tensor&,
                                         double);

@@ -6,11 +6,15 @@
 #pragma once
 
 #include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
 #include <ATen/TensorIterator.h>
+#include <ATen/core/Tensor.h>
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/native/cpu/Loops.h>
 
+#include <algorithm>
+#include <atomic>
 #include <type_traits>
 
 #include "../common/dispatch.h"
@@ -151,6 +155,49 @@ void binary_loop(at::TensorIteratorBase& iter, Op op, VecOp vec_op) {
     plain_binary<scalar_t>(iter, scalar_on_opmath<scalar_t, 2>(op));
   } else {
     aten_binary_loop<scalar_t>(iter, op, vec_op);
+  }
+}
+
+// An out-of-place float16/bfloat16 forward over a dense input, out laid out
+// as the input (the dense stubs): one pass through float in this build's
+// instruction set, vec_value on float vectors. Its values are any loop's but
+// a NaN's, whose bits torch's loops give by where they run vectorised (the
+// vector body and the scalar tail encode it differently): where a value is
+// NaN, values(iter) runs the op's own loop through its stub (which runs the
+// instruction set torch's twin runs) once more. ATen registers no AVX-512
+// kernel for these ops' twins, so on such a CPU torch's own loop is the AVX2
+// one; this pass is not. The baseline build runs values(iter) alone.
+template <typename scalar_t, typename VecValue, typename Values>
+void dense_forward_through_float(const at::Tensor& x, const at::Tensor& out, VecValue vec_value,
+                                 Values values) {
+  const auto values_through_stub = [&] {
+    auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(x).build();
+    values(iter);
+  };
+  if constexpr (!kSimd || !at::is_reduced_floating_point_v<scalar_t>) {
+    values_through_stub();
+  } else {
+    using Vec = Vectorized<scalar_t>;
+    using FloatVec = Vectorized<float>;
+    constexpr int lanes = Vec::size();
+    const auto* in = x.const_data_ptr<scalar_t>();
+    auto* o = out.mutable_data_ptr<scalar_t>();
+    std::atomic<bool> any_nan{false};
+    at::parallel_for(0, x.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+      FloatVec nan(0);
+      const auto run = [&](int64_t i, int64_t count) {
+        const auto [low, high] = at::vec::convert_to_float<scalar_t>(Vec::loadu(in + i, count));
+        const auto low_value = vec_value(low);
+        const auto high_value = vec_value(high);
+        at::vec::convert_from_float<scalar_t>(low_value, high_value).store(o + i, count);
+        nan = nan | low_value.isnan() | high_value.isnan();
+      };
+      int64_t i = begin;
+      for (; i + lanes <= end; i += lanes) run(i, lanes);
+      if (i < end) run(i, end - i);  // the lanes past the end hold 0, whose value is not NaN here
+      if (nan.zero_mask() != (1 << FloatVec::size()) - 1) any_nan.store(true, std::memory_order_relaxed);
+    });
+    if (any_nan.load()) values_through_stub();
   }
 }
 

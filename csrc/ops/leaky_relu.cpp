@@ -10,6 +10,7 @@
 namespace rectifiers {
 
 DEFINE_DISPATCH(leaky_relu_stub);
+DEFINE_DISPATCH(leaky_relu_dense_stub);
 DEFINE_DISPATCH(leaky_relu_backward_stub);
 DEFINE_DISPATCH(leaky_relu_with_mask_stub);
 DEFINE_DISPATCH(leaky_relu_mask_backward_stub);
@@ -19,7 +20,11 @@ namespace {
 at::Tensor leaky_relu_kernel(const at::Tensor& x, double slope) {
   auto out = elementwise::output_for("leaky_relu", x);
   checks::fits_compute_type("leaky_relu", x, "negative_slope", slope);
-  elementwise::run_unary(leaky_relu_stub, out, x, slope);
+  if (elementwise::runs_dense(out, x)) {
+    leaky_relu_dense_stub(at::kCPU, x, out, slope);
+  } else {
+    elementwise::run_unary(leaky_relu_stub, out, x, slope);
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 namespace rectifiers {
 
 DEFINE_DISPATCH(relu6_stub);
+DEFINE_DISPATCH(relu6_dense_stub);
 DEFINE_DISPATCH(relu6_backward_stub);
 DEFINE_DISPATCH(relu6_with_mask_stub);
 DEFINE_DISPATCH(relu6_mask_backward_stub);
@@ -18,7 +19,11 @@ namespace {
 
 at::Tensor relu6_kernel(const at::Tensor& x) {
   auto out = elementwise::output_for("relu6", x);
-  elementwise::run_unary(relu6_stub, out, x);
+  if (elementwise::runs_dense(out, x)) {
+    relu6_dense_stub(at::kCPU, x, out);
+  } else {
+    elementwise::run_unary(relu6_stub, out, x);
+  }
   return out;
 }
 

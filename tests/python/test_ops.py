@@ -239,6 +239,39 @@ INPLACE += [("relu6_", lambda x: op_inplace(R.relu6_(x), x), F.relu6),
             ("celu_functional", lambda x: RF.celu(x, 1.0, inplace=True), F.celu)]
 
 
+NAN_ENCODING_OPS = {
+    "relu6": (R.relu6, F.relu6),
+    "leaky_relu 0.2": (lambda x: R.leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2)),
+    "leaky_relu 0": (lambda x: R.leaky_relu(x, 0.0), lambda x: F.leaky_relu(x, 0.0)),
+}
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=str)
+@pytest.mark.parametrize("op", list(NAN_ENCODING_OPS))
+def test_forward_nan_bits_equal_native(op, dtype):
+    # torch's vector body and scalar tail encode a float16/bfloat16 NaN
+    # differently, so a NaN's bits depend on where its loop runs vectorised:
+    # NaNs (and infinities, which a zero slope turns into NaN) in the body and
+    # in the tail of sizes and layouts that end in one
+    ours, reference = NAN_ENCODING_OPS[op]
+    as_int = _INT_VIEW[dtype]
+    for shape, layout in [((37,), torch.contiguous_format), ((1000,), torch.contiguous_format),
+                          ((70001,), torch.contiguous_format),
+                          ((2, 3, 5, 7), torch.channels_last)]:
+        x = (torch.randn(shape, dtype=torch.float64) * 4).to(dtype)
+        flat = x.view(-1)
+        flat[::5] = float("nan")
+        flat[2::9] = -float("inf")
+        flat.view(as_int)[3::11] = -1  # all bits set: a NaN with its sign
+        x = x.contiguous(memory_format=layout)
+        got, expected = ours(x), reference(x)
+        assert got.stride() == expected.stride(), f"{shape}"
+        # every bit, a NaN's too (assert_bitwise compares where NaNs are)
+        got_bits, expected_bits = got.reshape(-1).view(as_int), expected.reshape(-1).view(as_int)
+        differ = (got_bits != expected_bits).nonzero().reshape(-1)[:5].tolist()
+        assert not differ, (shape, differ, got_bits[differ].tolist(), expected_bits[differ].tolist())
+
+
 @pytest.mark.parametrize("layout", INPLACE_LAYOUTS)
 @pytest.mark.parametrize("op", INPLACE, ids=[e[0] for e in INPLACE])
 def test_inplace(op, layout, dtype, device):

@@ -41,6 +41,15 @@ void leaky_relu_backward_kernel(at::TensorIteratorBase& iter, double slope) {
   });
 }
 
+void leaky_relu_dense_kernel(const at::Tensor& x, const at::Tensor& out, double slope) {
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::leaky_relu", [&] {
+    const auto a = static_cast<float>(slope);
+    dense_forward_through_float<scalar_t>(
+        x, out, [a](Vectorized<float> v) { return vec_leaky(v, Vectorized<float>(a)); },
+        [slope](at::TensorIteratorBase& iter) { leaky_relu_stub(at::kCPU, iter, slope); });
+  });
+}
+
 void leaky_relu_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
                                  const at::Tensor& mask, double slope) {
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::leaky_relu_with_mask", [&] {
@@ -88,6 +97,7 @@ void leaky_relu_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& m
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_stub, &rectifiers::cpu::leaky_relu_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(leaky_relu_backward_stub,
                                &rectifiers::cpu::leaky_relu_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_dense_stub, &rectifiers::cpu::leaky_relu_dense_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_with_mask_stub,
                                &rectifiers::cpu::leaky_relu_with_mask_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(leaky_relu_mask_backward_stub,

@@ -38,6 +38,15 @@ void relu6_backward_kernel(at::TensorIteratorBase& iter) {
   });
 }
 
+void relu6_dense_kernel(const at::Tensor& x, const at::Tensor& out) {
+  RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::relu6", [&] {
+    using V = Vectorized<float>;
+    dense_forward_through_float<scalar_t>(
+        x, out, [](V v) { return at::vec::clamp(v, V(0), V(6)); },
+        [](at::TensorIteratorBase& iter) { relu6_stub(at::kCPU, iter); });
+  });
+}
+
 void relu6_with_mask_kernel(const at::Tensor& x, const at::Tensor& result,
                             const at::Tensor& mask) {
   RECTIFIERS_DISPATCH_FLOATING(x.scalar_type(), "rectifiers::relu6_with_mask", [&] {
@@ -83,6 +92,7 @@ void relu6_mask_backward_kernel(const at::Tensor& grad, const at::Tensor& mask,
 
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu6_stub, &rectifiers::cpu::relu6_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL_AS_ATEN(relu6_backward_stub, &rectifiers::cpu::relu6_backward_kernel)
+RECTIFIERS_REGISTER_CPU_KERNEL(relu6_dense_stub, &rectifiers::cpu::relu6_dense_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(relu6_with_mask_stub, &rectifiers::cpu::relu6_with_mask_kernel)
 RECTIFIERS_REGISTER_CPU_KERNEL(relu6_mask_backward_stub,
                                &rectifiers::cpu::relu6_mask_backward_kernel)
